@@ -1,0 +1,51 @@
+"""gunicorn reads this file by itself (./gunicorn.conf.py) when it starts the line: the Procfile's web: line.
+
+It makes a broken prompts/ (or a bad setting) safe:
+
+- at start, the master runs every start-up check once (prompts_check: exactly what a worker does);
+  when one fails it prints the file, key and reason and exits with status 1, instead of letting
+  gunicorn start workers that fail and are started again, forever;
+- on HUP (reload), it runs the same check first; when it fails, the reload is refused with the same
+  message and the running workers go on serving the prompts they have. Fix prompts/, HUP again.
+
+Left as gunicorn does it: a worker that dies on its own while prompts/ is broken on disk is started
+again and fails until prompts/ is fixed (one try every 5 s, not a tight loop); the others keep answering.
+
+Side effect: the master imports the line's code, so the workers it forks start faster and share those
+pages; a change of code (not of prompts/ or settings) needs a restart, not a HUP.
+"""
+
+import os
+import sys
+
+
+def _problems() -> str | None:
+    """The start-up problems, one per line, or None when the line can start."""
+    from ivr.prompts_check import check
+
+    problems = check().problems
+    if not problems:
+        return None
+    return "\n".join(f"  {file}: {key}: {reason}" if key else f"  {file}: {reason}" for file, key, reason in problems)
+
+
+def on_starting(server):
+    problems = _problems()
+    if problems:
+        sys.exit(f"The line cannot start:\n{problems}")  # printed on stderr; gunicorn exits with status 1
+
+
+def when_ready(server):
+    # Workers are forked from here on: one that cannot start (prompts/ broken on disk after this
+    # check) waits 5 s before it exits (app.py), so gunicorn restarts it slowly, not in a tight loop.
+    os.environ["IVR_GUNICORN_SERVING"] = "1"
+    reload = server.reload
+
+    def checked_reload():
+        problems = _problems()
+        if problems:
+            server.log.error("Reload refused, the running workers keep serving what they have:\n%s", problems)
+            return
+        reload()
+
+    server.reload = checked_reload
