@@ -1,0 +1,176 @@
+"""Settings from the environment, with defaults. Every variable is listed in the README."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TWILIO_DEFAULT_API_URL = "https://api.twilio.com"
+
+
+class ConfigError(ValueError):
+    """A setting is present but unusable."""
+
+
+def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def _float(env: dict, name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: not a number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: use true or false")
+
+
+@dataclass(frozen=True)
+class Settings:
+    account_sid: str = ""
+    auth_token: str = ""
+    api_url: str = TWILIO_DEFAULT_API_URL
+    database_url: str = ""
+    instance_path: Path = ROOT / "instance"
+    prompts_dir: Path = ROOT / "prompts"
+    hash_key: bytes = b""
+    dev_mode: bool = False
+    proxy_count: int = 0
+    public_base_url: str = ""
+    voice: str = "Polly.Joanna"
+    speech_rate: str = "90%"
+    gather_timeout: int = 6
+    silence_tries: int = 3
+    dial_timeout: int = 30
+    rest_timeout: float = 4.0
+    texts_per_caller_per_day: int = 3
+    texts_per_hour: int = 60
+    default_region: str = "US"
+    status_callback: bool = True
+    default_language: str = "en"
+    number_languages: tuple[tuple[str, str], ...] = ()  # (our number in E.164, language) pairs
+    local_name: str = ""
+    local_phone: str = ""
+    local_hours: str = ""
+    local_web: str = ""
+    retention_days: int = 400
+    sms_opt_out_replies: str = "twilio"  # who confirms STOP and START by text: twilio or app
+    admin_user: str = ""  # GET /admin (HTTP basic auth) is on only when both are set
+    admin_password: str = ""
+
+    @property
+    def rest_configured(self) -> bool:
+        return bool(self.account_sid and self.auth_token)
+
+    def local_contact(self) -> dict | None:
+        """The deployment's own contact for content.load, or None when it is not set."""
+        if not (self.local_name or self.local_phone):
+            return None
+        contact = {"name": self.local_name, "phone": self.local_phone}
+        if self.local_hours:
+            contact["hours"] = self.local_hours
+        if self.local_web:
+            contact["web"] = self.local_web
+        return contact
+
+
+def _number_languages(raw: str) -> tuple[tuple[str, str], ...]:
+    """IVR_NUMBER_LANGUAGES='+16175550100=es, +16175550101=en' -> pairs."""
+    pairs = []
+    for item in filter(None, (p.strip() for p in raw.split(","))):
+        number, sep, lang = item.partition("=")
+        if not sep or not number.strip() or not lang.strip():
+            raise ConfigError(f"IVR_NUMBER_LANGUAGES: {item!r} should look like +16175550100=es")
+        pairs.append((number.strip(), lang.strip().lower()))
+    return tuple(pairs)
+
+
+def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first is the default)."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r}: use {' or '.join(choices)}")
+    return raw
+
+
+def load_settings(env: dict | None = None, **overrides) -> Settings:
+    """Read settings from ``env`` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    instance = Path(env.get("IVR_INSTANCE_PATH") or ROOT / "instance")
+    database_url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{instance / 'ivr.sqlite3'}"
+    # Heroku-style URLs say postgres://; SQLAlchemy wants postgresql+psycopg://.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    raw_key = env.get("IVR_HASH_KEY", "").strip()
+    rate = env.get("IVR_SPEECH_RATE", "90%").strip()
+    if not (rate.endswith("%") and rate[:-1].isdigit() and 20 <= int(rate[:-1]) <= 200):
+        raise ConfigError(f"IVR_SPEECH_RATE={rate!r}: use a percentage such as 90%")
+    settings = Settings(
+        account_sid=env.get("TWILIO_ACCOUNT_SID", "").strip(),
+        auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip(),
+        api_url=(env.get("TWILIO_API_URL", "").strip() or TWILIO_DEFAULT_API_URL).rstrip("/"),
+        database_url=database_url,
+        instance_path=instance,
+        prompts_dir=Path(env.get("IVR_PROMPTS_DIR") or ROOT / "prompts"),
+        hash_key=raw_key.encode(),
+        dev_mode=_bool(env, "IVR_DEV_MODE", False),
+        proxy_count=_int(env, "IVR_PROXY_COUNT", 0),
+        public_base_url=env.get("IVR_PUBLIC_BASE_URL", "").strip().rstrip("/"),
+        voice=env.get("IVR_VOICE", "").strip() or "Polly.Joanna",
+        speech_rate=rate,
+        gather_timeout=_int(env, "IVR_GATHER_TIMEOUT", 6, 1),
+        silence_tries=_int(env, "IVR_SILENCE_TRIES", 3, 1),
+        dial_timeout=_int(env, "IVR_DIAL_TIMEOUT", 30, 5),
+        rest_timeout=_float(env, "IVR_REST_TIMEOUT", 4.0, 0.5),
+        texts_per_caller_per_day=_int(env, "IVR_TEXTS_PER_CALLER_PER_DAY", 3, 0),
+        texts_per_hour=_int(env, "IVR_TEXTS_PER_HOUR", 60, 0),
+        default_region=env.get("IVR_DEFAULT_REGION", "").strip().upper() or "US",
+        status_callback=_bool(env, "IVR_STATUS_CALLBACK", True),
+        default_language=env.get("IVR_DEFAULT_LANGUAGE", "").strip().lower() or "en",
+        number_languages=_number_languages(env.get("IVR_NUMBER_LANGUAGES", "")),
+        local_name=env.get("IVR_LOCAL_NAME", "").strip(),
+        local_phone=env.get("IVR_LOCAL_PHONE", "").strip(),
+        local_hours=env.get("IVR_LOCAL_HOURS", "").strip(),
+        local_web=env.get("IVR_LOCAL_WEB", "").strip(),
+        retention_days=_int(env, "IVR_RETENTION_DAYS", 400, 1),
+        sms_opt_out_replies=_choice(env, "IVR_SMS_OPT_OUT_REPLIES", ("twilio", "app")),
+        admin_user=env.get("IVR_ADMIN_USER", "").strip(),
+        admin_password=env.get("IVR_ADMIN_PASSWORD", ""),
+    )
+    if settings.rest_timeout > 8:
+        raise ConfigError("IVR_REST_TIMEOUT must stay well inside Twilio's 15 s webhook limit (at most 8)")
+    if bool(settings.admin_user) != bool(settings.admin_password):
+        raise ConfigError("IVR_ADMIN_USER and IVR_ADMIN_PASSWORD: set both to turn on GET /admin, or neither")
+    if overrides:
+        settings = replace(settings, **overrides)
+    return settings

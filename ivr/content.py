@@ -1,0 +1,616 @@
+"""Load and check everything in prompts/: the menu, the contacts, and each language's words.
+
+Every problem is reported with its file, its key and what is wrong, all at once, so a clinic
+editing the words sees the whole list, and a broken file stops start-up instead of a call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+
+import phonenumbers
+import yaml
+
+from . import gsm
+from .hours import Hours, HoursError
+from .hours import parse as parse_hours
+
+DEFAULT_LANGUAGE = "en"
+MAX_CHOICES = 5
+MAX_DEPTH = 3
+MAX_SEGMENTS = 4
+DEFAULT_BUDGET = 2
+REQUIRED_MENUS = ("main", "after_answer", "after_failed_transfer", "closed")
+ACTIONS = ("text", "repeat", "anyway")
+# Contacts a deployment may configure or not (see README): menu choices that lead to one that is not
+# configured are left out, and texts that mention it are only used when it is.
+OPTIONAL_CONTACTS = ("local",)
+CONTACT_PARTS = ("phone", "web", "name", "hours")
+DIAL_OUTCOMES = ("busy", "no-answer", "failed", "canceled")
+TEXT_OUTCOMES = ("sent", "opted_out", "cannot_receive", "temporary", "no_caller_id", "limited")
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+KEYS = set("123456789")
+ALWAYS_KEYS = set("0123456789*#")
+
+# Keys each voice.yaml must have, as dotted paths, and whether the text may be empty.
+VOICE_TEXTS = (
+    "language",
+    "voice",
+    "welcome",
+    "not_a_choice",
+    "silence_warning",
+    "silence_goodbye",
+    "error",
+    "goodbye",
+    "transfer.offer",
+    "text.repeat_numbers",
+    "numbers_aloud",
+    "fallback",
+    *(f"transfer.{o}" for o in DIAL_OUTCOMES),
+    *(f"text.{o}" for o in TEXT_OUTCOMES),
+)
+SMS_TEXTS = ("numbers", "recur", "contacts", "help", "stop", "start", "unknown")
+# The text line's keywords (sms.yaml "keywords"): the intents every language must have, and the words
+# Twilio itself treats as opt-out, opt-in and help, which the default language must list so that the
+# line and Twilio always agree on who has opted out.
+SMS_INTENTS = ("stop", "start", "help", "contacts", "recur")
+TWILIO_KEYWORDS = {
+    "stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"),
+    "start": ("START", "YES", "UNSTOP"),
+    "help": ("HELP", "INFO"),
+}
+SMS_LISTS = ("topics", "topic_count")  # placeholders of sms.yaml made from its "topics" and "titles"
+NOT_MESSAGES = ("hours.", "keywords.", "topics[", "titles.", "status")  # words for building or matching texts, checked on their own
+
+
+class ContentError(Exception):
+    """One or more problems in prompts/; ``problems`` lists (file, key, reason)."""
+
+    def __init__(self, problems: list[tuple[str, str, str]]):
+        self.problems = problems
+        lines = [f"{f}: {k}: {r}" if k else f"{f}: {r}" for f, k, r in problems]
+        super().__init__(f"prompts/ has {len(problems)} problem(s):\n  " + "\n  ".join(lines))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.MarkedYAMLError(
+                "while reading a mapping",
+                node.start_mark,
+                f"duplicate key {key!r} (line {seen[key] + 1} and line {key_node.start_mark.line + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str  # E.164
+    display: str  # as printed in texts
+    spoken: str  # digits grouped for say-as telephone
+    web: str
+    label: str = ""  # a proper name, said as is in every language (the local contact's)
+    hours: Hours | None = None
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    voice: dict
+    sms: dict
+    budgets: dict
+
+
+@dataclass(frozen=True)
+class Content:
+    root: Path
+    menus: dict[str, dict[str, str]]
+    always: dict[str, str]
+    contacts: dict[str, Contact]
+    languages: dict[str, Language]
+    answers: tuple[str, ...] = field(default=())
+    language_keys: dict[str, str] = field(default_factory=dict)
+
+    def kind(self, target: str) -> str:
+        if target in self.menus:
+            return "menu"
+        if target in self.contacts:
+            return "transfer"
+        if target in ACTIONS:
+            return target
+        return "answer"
+
+    @property
+    def person(self) -> str:
+        """The contact that key 0 reaches (else the first contact): where the fallback connects."""
+        target = self.always.get("0")
+        return target if target in self.contacts else next(iter(self.contacts))
+
+    def options(self, menu: str) -> dict[str, str]:
+        """The keys a caller can press at ``menu``: its own choices, then the always keys."""
+        merged = dict(self.menus[menu])
+        for key, target in self.always.items():
+            merged.setdefault(key, target)
+        return merged
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def _get(data, dotted: str):
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _flat_keys(data, prefix="") -> set[str]:
+    if not isinstance(data, dict):
+        return {prefix} if prefix else set()
+    keys = set()
+    for k, v in data.items():
+        keys |= _flat_keys(v, f"{prefix}.{k}" if prefix else str(k))
+    return keys
+
+
+def _texts(data, prefix=""):
+    """Every (dotted key, string) in a nested mapping, lists included."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _texts(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _texts(v, f"{prefix}[{i}]")
+    elif isinstance(data, str):
+        yield prefix, data
+
+
+class _Checker:
+    def __init__(self, root: Path):
+        self.root = root
+        self.problems: list[tuple[str, str, str]] = []
+
+    def add(self, path: Path, key: str, reason: str) -> None:
+        self.problems.append((_rel(self.root, path), key, reason))
+
+    def load(self, path: Path) -> dict:
+        if not path.is_file():
+            self.add(path, "", "file is missing")
+            return {}
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        except UnicodeDecodeError as exc:
+            self.add(path, "", f"not UTF-8 text ({exc.reason})")
+            return {}
+        except yaml.YAMLError as exc:
+            self.add(path, "", "not valid YAML: " + " ".join(str(exc).split()))
+            return {}
+        if data is None:
+            self.add(path, "", "file is empty")
+            return {}
+        if not isinstance(data, dict):
+            self.add(path, "", "must be a mapping of keys to values")
+            return {}
+        return data
+
+
+def _contacts(check: _Checker, path: Path, raw: dict, region: str) -> dict[str, Contact]:
+    contacts = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict):
+            check.add(path, str(name), "must be a mapping with phone, display and web")
+            continue
+        phone = str(entry.get("phone") or "").strip()
+        try:
+            parsed = phonenumbers.parse(phone, region)
+            valid = phonenumbers.is_valid_number(parsed)
+        except phonenumbers.NumberParseException:
+            valid = False
+        if valid:
+            e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+            digits = re.sub(r"[^0-9]+", "-", national).strip("-")
+            spoken = f"{parsed.country_code}-{digits}" if parsed.country_code == 1 else digits
+        else:  # reported; kept so that the rest of the checks do not cascade
+            check.add(path, f"{name}.phone", f"{phone!r} is not a valid phone number")
+            e164 = spoken = national = phone
+        for part in ("display", "web"):
+            if part in entry and not str(entry.get(part) or "").strip():
+                check.add(path, f"{name}.{part}", "is empty")
+        hours = None
+        if entry.get("hours"):
+            try:
+                hours = parse_hours(entry["hours"])
+            except HoursError as exc:
+                check.add(path, f"{name}.hours", str(exc))
+        contacts[str(name)] = Contact(
+            name=str(name),
+            phone=e164,
+            display=str(entry.get("display") or national).strip(),
+            spoken=spoken,
+            web=str(entry.get("web") or "").strip(),
+            label=str(entry.get("name") or "").strip(),
+            hours=hours,
+        )
+    return contacts
+
+
+def _menus(check: _Checker, path: Path, raw: dict, answers: set[str], contacts: set[str]):
+    menus_raw = raw.get("menus")
+    always_raw = raw.get("always") or {}
+    if not isinstance(menus_raw, dict):
+        check.add(path, "menus", "is missing or not a mapping")
+        return {}, {}
+    names = set(map(str, menus_raw))
+    known = names | answers | contacts | set(ACTIONS)
+    menus: dict[str, dict[str, str]] = {}
+    for name in REQUIRED_MENUS:
+        if name not in names:
+            check.add(path, f"menus.{name}", "is required")
+    for name, options in menus_raw.items():
+        if not isinstance(options, dict) or not options:
+            check.add(path, f"menus.{name}", "must map keys to targets")
+            continue
+        if len(options) > MAX_CHOICES:
+            check.add(path, f"menus.{name}", f"has {len(options)} choices; at most {MAX_CHOICES}")
+        menus[str(name)] = {}
+        for key, target in options.items():
+            key, target = str(key), str(target)
+            if key not in KEYS:
+                check.add(path, f"menus.{name}.{key}", "keys must be 1 to 9 (0, * and # are for 'always')")
+            elif target not in known:
+                check.add(path, f"menus.{name}.{key}", f"unknown target {target!r}")
+            elif target == "repeat" and name != "after_answer":
+                check.add(path, f"menus.{name}.{key}", "'repeat' only makes sense in after_answer")
+            else:
+                menus[str(name)][key] = target
+    always = {}
+    for key, target in always_raw.items():
+        key, target = str(key), str(target)
+        if key not in ALWAYS_KEYS:
+            check.add(path, f"always.{key}", "must be a single key: 0-9, * or #")
+        elif target not in known or target == "repeat":
+            check.add(path, f"always.{key}", f"unknown target {target!r}")
+        else:
+            for name, options in menus.items():
+                if key in options:
+                    check.add(path, f"menus.{name}.{key}", f"key {key} is already used by 'always'")
+            always[key] = target
+    # Depth and reach, from the main menu, counting the answer itself as a level.
+    depth = {"main": 0}
+    queue = ["main"] if "main" in menus else []
+    reached = set()
+    while queue:
+        name = queue.pop(0)
+        for target in menus[name].values():
+            reached.add(target)
+            if target in menus and target not in depth:
+                depth[target] = depth[name] + 1
+                queue.append(target)
+            elif target in answers and depth[name] + 1 > MAX_DEPTH:
+                check.add(path, f"menus.{name}", f"answer {target!r} is {depth[name] + 1} levels deep; at most {MAX_DEPTH}")
+    for name, level in depth.items():
+        if level >= MAX_DEPTH and any(t in answers or t in menus for t in menus[name].values()):
+            check.add(path, f"menus.{name}", f"is {level} levels below main; at most {MAX_DEPTH} levels in all")
+    for answer in sorted(answers - reached):
+        check.add(path, "menus", f"answer {answer!r} cannot be reached from the main menu")
+    return menus, always
+
+
+def _check_placeholders(check, path, key, text, contacts, allow_key):
+    for name in PLACEHOLDER.findall(text):
+        if name == "key" and allow_key:
+            continue
+        if name == "pause" and path.name == "voice.yaml":
+            continue
+        if name == "local_info" and not key.startswith("local_info"):
+            continue
+        if name in SMS_LISTS and path.name == "sms.yaml":
+            continue
+        contact, _, part = name.partition(".")
+        if (contact in contacts or contact in OPTIONAL_CONTACTS) and part in CONTACT_PARTS:
+            found = contacts.get(contact)
+            if found is not None and part == "hours" and found.hours is None and key != f"transfer.closed.{contact}":
+                check.add(path, key, f"{{{name}}}: {contact} has no hours in contacts.yaml")
+            if found is not None and part == "name" and not found.label:
+                check.add(path, key, f"{{{name}}}: {contact} has no name in contacts.yaml")
+            continue
+        check.add(path, key, f"unknown placeholder {{{name}}}")
+    if text.count("{") != text.count("}"):
+        check.add(path, key, "has an unmatched { or }")
+
+
+def _language(check, root, code, menus, always, contacts, reference: Language | None) -> Language:
+    vpath, spath = root / code / "voice.yaml", root / code / "sms.yaml"
+    voice, sms = check.load(vpath), check.load(spath)
+    answers = voice.get("answers") if isinstance(voice.get("answers"), dict) else {}
+    if voice and not answers:
+        check.add(vpath, "answers", "is missing or empty")
+    for key in VOICE_TEXTS:
+        value = _get(voice, key)
+        if voice and (not isinstance(value, str) or not value.strip()):
+            check.add(vpath, key, "is missing or empty")
+    for name, text in answers.items():
+        if not isinstance(text, str) or not text.strip():
+            check.add(vpath, f"answers.{name}", "answer is empty")
+    if voice:
+        used = {t for options in menus.values() for t in options.values()}
+        for name in sorted(menus):
+            if not isinstance(_get(voice, f"menus.{name}"), str):
+                check.add(vpath, f"menus.{name}", 'is missing (it may be empty text: "")')
+        for name in sorted(used):
+            value = _get(voice, f"choices.{name}")
+            if not isinstance(value, str) or "{key}" not in value:
+                check.add(vpath, f"choices.{name}", "must be text that says which key to press: {key}")
+        for target in always.values():
+            value = _get(voice, f"always_hints.{target}")
+            if not isinstance(value, str) or "{key}" not in value:
+                check.add(vpath, f"always_hints.{target}", "must be text that says {key}")
+        for name, contact in contacts.items():
+            if not isinstance(_get(voice, f"transfer.connecting.{name}"), str):
+                check.add(vpath, f"transfer.connecting.{name}", "is missing")
+            if contact.hours and not isinstance(_get(voice, f"transfer.closed.{name}"), str):
+                check.add(vpath, f"transfer.closed.{name}", "is missing: what to say when this line is closed")
+        _check_hours_words(check, vpath, voice.get("hours"))
+        phrases = voice.get("phrases") or {}
+        for name, items in phrases.items():
+            if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+                check.add(vpath, f"phrases.{name}", "must be a list of words or phrases")
+    for key, text in _texts(voice):
+        if key.startswith(NOT_MESSAGES):
+            continue
+        allow_key = key.startswith(("choices.", "always_hints.", "language_offer"))
+        _check_placeholders(check, vpath, key, text, contacts, allow_key)
+        if len(text) > 2500:
+            check.add(vpath, key, f"is {len(text)} characters; one <Say> takes at most about 2,500")
+    budgets = sms.pop("budgets", {}) if isinstance(sms, dict) else {}
+    if not isinstance(budgets, dict):
+        check.add(spath, "budgets", "must map text keys to a number of segments")
+        budgets = {}
+    for key in SMS_TEXTS:
+        if sms and not isinstance(_get(sms, key), str):
+            check.add(spath, key, "is missing or empty")
+    if sms:
+        _check_hours_words(check, spath, sms.get("hours"))
+    for key, text in _texts(sms):
+        if key.startswith(NOT_MESSAGES):
+            continue
+        _check_placeholders(check, spath, key, text, contacts, allow_key=False)
+        rendered = render_sms(text, contacts, sms)
+        bad = gsm.bad_characters(rendered)
+        if bad:
+            shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in bad)
+            check.add(spath, key, f"has characters outside GSM-7: {shown}")
+        budget = budgets.get(key.split("[")[0], DEFAULT_BUDGET)
+        if not isinstance(budget, int) or not 1 <= budget <= MAX_SEGMENTS:
+            check.add(spath, f"budgets.{key}", f"must be a whole number from 1 to {MAX_SEGMENTS}")
+            budget = DEFAULT_BUDGET
+        count = gsm.segments(rendered)
+        if count > budget:
+            check.add(spath, key, f"is {count} segments ({len(rendered)} characters); its budget is {budget}")
+        if not text.strip():
+            check.add(spath, key, "is empty")
+    if reference is not None:
+        for label, mine, theirs, path in (("voice", voice, reference.voice, vpath), ("sms", sms, reference.sms, spath)):
+            if not mine:
+                continue
+            mine_keys, their_keys = _flat_keys(mine), _flat_keys(theirs)
+            for key in sorted(their_keys - mine_keys):
+                check.add(path, key, f"is missing; {reference.code}/{label}.yaml has it")
+            for key in sorted(mine_keys - their_keys):
+                check.add(path, key, f"is not in {reference.code}/{label}.yaml")
+    return Language(code=code, voice=voice, sms=sms, budgets=budgets)
+
+
+def _check_hours_words(check: _Checker, path: Path, words) -> None:
+    """The words that say opening hours: try them on a sample, so a typo shows at start-up."""
+    sample = Hours(days=(0, 1, 2, 3, 4), opens=time(9), closes=time(21, 30), zone="America/New_York")
+    try:
+        if not isinstance(words, dict) or len(words.get("weekdays") or []) != 7:
+            raise KeyError("weekdays (seven names, Monday first)")
+        sample.describe(words)
+        Hours(days=(0, 2), opens=time(9), closes=time(17), zone="UTC").describe(words)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        check.add(path, "hours", f"needs weekdays, day_range, and, open, time, am, pm and zones: {exc}")
+
+
+def contact_part(contact: Contact, part: str, hours_words: dict | None) -> str:
+    """A contact's name, web site or hours as text (phone numbers are said or printed by the caller)."""
+    if part == "name":
+        return contact.label
+    if part == "hours":
+        return contact.hours.describe(hours_words) if contact.hours and hours_words else ""
+    return contact.web
+
+
+def local_info(words: dict, contacts: dict[str, Contact]) -> str:
+    """The words' ``local_info`` sentence when the deployment has a local contact, else nothing."""
+    return words.get("local_info", "") if "local" in contacts else ""
+
+
+def render_sms(text: str, contacts: dict[str, Contact], texts: dict | None = None) -> str:
+    """Fill the placeholders of a text message (``texts``: its sms.yaml) and fold YAML whitespace."""
+    texts = texts or {}
+
+    def sub(match):
+        if match.group(1) == "local_info":
+            return PLACEHOLDER.sub(sub, local_info(texts, contacts))
+        if match.group(1) in SMS_LISTS:
+            return sms_list(match.group(1), texts)
+        contact, _, part = match.group(1).partition(".")
+        c = contacts.get(contact)
+        if c is None:
+            return match.group(0)
+        return c.display if part == "phone" else contact_part(c, part, texts.get("hours"))
+
+    filled = PLACEHOLDER.sub(sub, text)
+    return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in filled.strip().splitlines())
+
+
+def sms_list(name: str, texts: dict) -> str:
+    """{topics}: the numbered titles, one a line; {topic_count}: how many topics there are."""
+    topics = texts.get("topics") if isinstance(texts.get("topics"), list) else []
+    if name == "topic_count":
+        return str(len(topics))
+    titles = texts.get("titles") if isinstance(texts.get("titles"), dict) else {}
+    return "\n" + "\n".join(f"{n} {titles.get(t, t)}" for n, t in enumerate(topics, 1)) + "\n"
+
+
+def _sms_keywords(check: _Checker, path: Path, sms: dict, is_default: bool) -> None:
+    """sms.yaml "topics", "titles", "answers" and "keywords": complete, and no word with two meanings."""
+    from .keywords import exact_form, phrase_form
+
+    topics = sms.get("topics")
+    if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t for t in topics):
+        check.add(path, "topics", "must be a list of answer names (the order gives their numbers)")
+        topics = []
+    for name in sorted({t for t in topics if topics.count(t) > 1}):
+        check.add(path, "topics", f"{name!r} is listed twice")
+    for section in ("titles", "answers"):
+        texts = sms.get(section) if isinstance(sms.get(section), dict) else {}
+        for name in topics:
+            if not isinstance(texts.get(name), str) or not texts[name].strip():
+                check.add(path, f"{section}.{name}", "is missing or empty (every topic needs a title and an answer)")
+        for name in sorted(set(map(str, texts)) - set(topics)):
+            check.add(path, f"{section}.{name}", "is not in topics, so no number reaches it")
+    keywords = sms.get("keywords")
+    if not isinstance(keywords, dict):
+        check.add(path, "keywords", "must map each reply to the words that ask for it")
+        return
+    for intent in SMS_INTENTS:
+        if intent not in keywords:
+            check.add(path, f"keywords.{intent}", "is missing")
+    owner: dict[str, str] = {}
+    for intent, items in keywords.items():
+        intent = str(intent)
+        if intent not in SMS_INTENTS and intent not in topics:
+            check.add(path, f"keywords.{intent}", f"is neither one of {', '.join(SMS_INTENTS)} nor a topic")
+            continue
+        if isinstance(items, list) and any(isinstance(i, bool) for i in items):
+            check.add(path, f"keywords.{intent}", 'put YES, NO, ON and OFF in quotes ("YES"): unquoted, YAML reads them as true/false')
+            continue
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) and phrase_form(i) for i in items):
+            check.add(path, f"keywords.{intent}", "must be a list of words, each with a letter or digit")
+            continue
+        for item in items:
+            form = phrase_form(item)
+            if form.isdigit() or form.split()[0].isdigit():
+                check.add(path, f"keywords.{intent}", f"{item!r}: numbers are for topics (1-{len(topics)})")
+            if intent in TWILIO_KEYWORDS and intent != "help" and exact_form(item) != form:
+                check.add(path, f"keywords.{intent}", f"{item!r}: opt-out and opt-in words are letters and spaces only")
+            other = owner.setdefault(form, intent)
+            if other != intent:
+                kind = "an opt-out word" if "stop" in (other, intent) else "an opt-in word" if "start" in (other, intent) else "a keyword"
+                check.add(path, f"keywords.{intent}", f"{item!r} is also {kind} of {other!r}; a word can mean one thing only")
+    if is_default:
+        for intent, required in TWILIO_KEYWORDS.items():
+            listed = {exact_form(i) for i in keywords.get(intent) or [] if isinstance(i, str)}
+            for word in required:
+                if word not in listed:
+                    check.add(path, f"keywords.{intent}", f"must list {word}: Twilio treats it as {intent}, and so must the line")
+
+
+def _sms_across_languages(check: _Checker, root: Path, languages: dict[str, Language]) -> None:
+    """The same topic numbers everywhere, and no word that means one thing in one language and another elsewhere."""
+    from .keywords import phrase_form
+
+    owner: dict[str, tuple[str, str]] = {}
+    reference = languages.get(DEFAULT_LANGUAGE)
+    for code, language in languages.items():
+        path = root / code / "sms.yaml"
+        if reference is not None and code != DEFAULT_LANGUAGE and language.sms.get("topics") != reference.sms.get("topics"):
+            check.add(path, "topics", f"must be the same list as in {DEFAULT_LANGUAGE}/sms.yaml: a number means one topic")
+        keywords = language.sms.get("keywords") if isinstance(language.sms.get("keywords"), dict) else {}
+        for intent, items in keywords.items():
+            for item in items if isinstance(items, list) else []:
+                form = phrase_form(str(item))
+                first = owner.setdefault(form, (code, str(intent)))
+                if first[0] != code and first[1] != intent:
+                    check.add(path, f"keywords.{intent}", f"{item!r} means {first[1]!r} in {first[0]}/sms.yaml")
+
+
+def load(root: Path, region: str = "US", local: dict | None = None) -> Content:
+    """Read and check prompts/ at ``root``; raise ContentError listing every problem.
+
+    ``local`` is the deployment's own contact (name, phone, optional hours and web) or None.
+    """
+    root = Path(root)
+    check = _Checker(root)
+    contacts_path, menu_path = root / "contacts.yaml", root / "menu.yaml"
+    raw_contacts, raw_menu = check.load(contacts_path), check.load(menu_path)
+    reference_voice = check.load(root / DEFAULT_LANGUAGE / "voice.yaml")
+    if check.problems:  # a file that cannot be read: report that alone, not its consequences
+        raise ContentError(check.problems)
+    contacts = _contacts(check, contacts_path, raw_contacts, region)
+    for name in sorted(set(contacts) & set(OPTIONAL_CONTACTS)):
+        check.add(contacts_path, name, "is configured by the deployment (IVR_LOCAL_*), not here")
+    if local:
+        contacts.update(_contacts(check, Path("settings"), {"local": local}, region))
+    answers = set(map(str, (reference_voice.get("answers") or {}))) if reference_voice else set()
+    menus, always = _menus(check, menu_path, raw_menu, answers, set(contacts) | set(OPTIONAL_CONTACTS))
+    # Leave out the choices that lead to an optional contact this deployment has not configured.
+    menus = {name: {k: t for k, t in opts.items() if t in contacts or t not in OPTIONAL_CONTACTS} for name, opts in menus.items()}
+    language_keys = _language_keys(check, menu_path, raw_menu, menus, always)
+    for clash in sorted(set(menus) & (answers | set(contacts) | set(ACTIONS))):
+        check.add(menu_path, f"menus.{clash}", "a menu cannot share its name with an answer, contact or action")
+    languages: dict[str, Language] = {}
+    codes = sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "voice.yaml").exists()) if root.is_dir() else []
+    if DEFAULT_LANGUAGE not in codes:
+        check.add(root / DEFAULT_LANGUAGE / "voice.yaml", "", "file is missing")
+    else:
+        codes.remove(DEFAULT_LANGUAGE)
+        codes.insert(0, DEFAULT_LANGUAGE)
+    for code in codes:
+        reference = languages.get(DEFAULT_LANGUAGE)
+        languages[code] = _language(check, root, code, menus, always, contacts, reference)
+        if languages[code].sms:
+            _sms_keywords(check, root / code / "sms.yaml", languages[code].sms, code == DEFAULT_LANGUAGE)
+        if len(codes) > 1 and code not in language_keys:
+            check.add(menu_path, f"languages.{code}", "every language needs the key that chooses it at the welcome")
+    _sms_across_languages(check, root, languages)
+    if check.problems:
+        raise ContentError(check.problems)
+    return Content(
+        root=root,
+        menus=menus,
+        always=always,
+        contacts=contacts,
+        languages=languages,
+        answers=tuple(reference_voice["answers"]),
+        language_keys={code: key for code, key in language_keys.items() if code in languages},
+    )
+
+
+def _language_keys(check: _Checker, path: Path, raw: dict, menus: dict, always: dict) -> dict[str, str]:
+    """menu.yaml ``languages``: the key that switches to each language at the welcome."""
+    raw_keys = raw.get("languages") or {}
+    if not isinstance(raw_keys, dict):
+        check.add(path, "languages", "must map a language code to a key")
+        return {}
+    keys = {str(code): str(key) for code, key in raw_keys.items()}
+    for code, key in keys.items():
+        if key not in KEYS:
+            check.add(path, f"languages.{code}", "must be a key from 1 to 9")
+        elif key in menus.get("main", {}) or key in always:
+            check.add(path, f"languages.{code}", f"key {key} is already a choice of the main menu")
+    return keys

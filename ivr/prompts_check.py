@@ -1,0 +1,172 @@
+"""``flask --app app prompts check``: every problem in prompts/ and the settings, and what each text costs.
+
+The checks are the start-up checks themselves (config.load_settings, content.load and rendering
+every voice response); this module only adds the sizes: characters and segments per SMS text, and
+length and an estimated speaking time per spoken answer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from . import content as content_module
+from . import gsm
+from .config import ConfigError, Settings, load_settings
+from .line import Line
+from .simulator import spoken_text
+
+WORDS_PER_MINUTE = 150  # an unhurried voice at a 100% rate; IVR_SPEECH_RATE scales it
+SETTING_NAME = re.compile(r"^([A-Z][A-Z0-9_]+)(=|: )?(.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class TextSize:
+    lang: str
+    key: str
+    characters: int
+    segments: int
+    budget: int
+
+
+@dataclass(frozen=True)
+class SpokenSize:
+    lang: str
+    key: str
+    characters: int
+    words: int
+    seconds: float
+
+
+@dataclass
+class Report:
+    prompts_dir: str = ""
+    speech_rate: str = ""
+    languages: tuple[str, ...] = ()
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    texts: list[TextSize] = field(default_factory=list)
+    spoken: list[SpokenSize] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def words_per_minute(self) -> int:
+        return round(WORDS_PER_MINUTE * int(self.speech_rate.rstrip("%")) / 100)
+
+
+def check(env: dict | None = None) -> Report:
+    """Run every start-up check on ``env`` (default: the process environment) and measure the texts."""
+    env = dict(os.environ if env is None else env)
+    report = Report()
+    settings = None
+    while settings is None:  # each bad setting in turn: report it, leave it out, read the rest again
+        try:
+            settings = load_settings(env)
+        except ConfigError as exc:
+            problem = _setting_problem(exc)
+            report.problems.append(problem)
+            if problem[1] in env:
+                del env[problem[1]]
+            else:  # cannot tell which: check the words with only the settings that say where they are
+                settings = load_settings({k: env[k] for k in ("IVR_PROMPTS_DIR", "IVR_DEFAULT_REGION") if k in env})
+    report.prompts_dir = str(settings.prompts_dir)
+    report.speech_rate = settings.speech_rate
+    report.notes = _notes(settings)
+    try:
+        line = Line(settings)  # exactly what start-up does: load and check prompts/, render every response
+    except content_module.ContentError as exc:
+        report.problems.extend(exc.problems)
+        return report
+    except ConfigError as exc:
+        report.problems.append(_setting_problem(exc))
+        return report
+    line.storage.engine.dispose()
+    content = line.content
+    report.languages = tuple(content.languages)
+    for lang, language in content.languages.items():
+        for key, text in content_module._texts(language.sms):
+            if key.startswith(content_module.NOT_MESSAGES):
+                continue
+            rendered = content_module.render_sms(text, content.contacts, language.sms)
+            budget = language.budgets.get(key.split("[")[0], content_module.DEFAULT_BUDGET)
+            report.texts.append(TextSize(lang, key, len(rendered), gsm.segments(rendered), budget))
+        script = line.scripts[lang]
+        for key in content.answers:
+            say = script.speaker.say(script.words["answers"][key])
+            report.spoken.append(_spoken(lang, f"answers.{key}", say, report.words_per_minute))
+        first = script.speaker.say(script.text("welcome"), *script.menu_words("main"))
+        report.spoken.append(_spoken(lang, "welcome + main menu", first, report.words_per_minute))
+    return report
+
+
+def _setting_problem(exc: ConfigError) -> tuple[str, str, str]:
+    """("environment", "IVR_SOMETHING", "what is wrong") from a ConfigError's message."""
+    match = SETTING_NAME.match(str(exc))
+    if not match:
+        return ("environment", "", str(exc))
+    name, separator, rest = match.groups()
+    return ("environment", name, rest.strip() if separator else str(exc))
+
+
+def _notes(settings: Settings) -> list[str]:
+    notes = []
+    if not settings.rest_configured:
+        notes.append("TWILIO_ACCOUNT_SID or TWILIO_AUTH_TOKEN is not set: texts cannot be sent")
+    if not settings.auth_token and not settings.dev_mode:
+        notes.append("TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)")
+    if not settings.hash_key:
+        notes.append("IVR_HASH_KEY is not set: a key is kept in the instance folder; set one value on every instance")
+    return notes
+
+
+def _spoken(lang: str, key: str, say, words_per_minute: int) -> SpokenSize:
+    """Words as a listener hears them: a phone number is one word a digit; each pause adds its time."""
+    element = ET.fromstring(say.to_xml())
+    heard = spoken_text(element)
+    words = sum(max(len(re.sub(r"\D", "", token)), 1) if any(c.isdigit() for c in token) else 1 for token in heard.split())
+    pauses = sum(_seconds(node.get("time", "")) for node in element.iter("break"))
+    return SpokenSize(lang, key, len(heard), words, words / words_per_minute * 60 + pauses)
+
+
+def _seconds(value: str) -> float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s)", value.strip())
+    if not match:
+        return 0.0
+    return float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def format_report(report: Report) -> list[str]:
+    """The report as lines for a terminal."""
+    lines = [f"Checking {report.prompts_dir}"]
+    if report.languages:
+        lines.append(f"languages: {', '.join(report.languages)}")
+    for lang in report.languages:
+        texts = [t for t in report.texts if t.lang == lang]
+        if texts:
+            lines += ["", f"Texts ({lang}): characters, segments (GSM-7: 160 characters in one, 153 a segment when longer)"]
+            width = max(len(t.key) for t in texts)
+            for t in texts:
+                s = "segment" if t.segments == 1 else "segments"
+                lines.append(f"  {t.key:<{width}}  {t.characters:>4} characters  {t.segments} {s} (budget {t.budget})")
+        spoken = [s for s in report.spoken if s.lang == lang]
+        if spoken:
+            rate = f"at {report.speech_rate} speed, about {report.words_per_minute} words a minute"
+            lines += ["", f"Spoken ({lang}): characters, words, about how long ({rate})"]
+            width = max(len(s.key) for s in spoken)
+            for s in spoken:
+                lines.append(f"  {s.key:<{width}}  {s.characters:>5} characters  {s.words:>4} words  {_duration(s.seconds)}")
+    if report.notes:
+        lines += ["", "Notes (not problems):", *(f"  {note}" for note in report.notes)]
+    lines.append("")
+    if report.problems:
+        lines.append(f"{len(report.problems)} problem(s): file, key, reason")
+        lines += [f"  {f}: {k}: {r}" if k else f"  {f}: {r}" for f, k, r in report.problems]
+    else:
+        lines.append("No problems found.")
+    return lines
