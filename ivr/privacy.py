@@ -1,0 +1,67 @@
+"""Phone numbers are health information here: normalise them, hash them with a key, never log them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+import phonenumbers
+
+# What Twilio sends in From when caller ID is withheld or unknown.
+WITHHELD = {"", "anonymous", "unknown", "restricted", "private", "unavailable", "blocked"}
+
+
+def normalise(number: str | None, region: str = "US") -> str | None:
+    """``number`` in E.164 if it is a real, textable-looking phone number, else None."""
+    raw = (number or "").strip()
+    if raw.lower() in WITHHELD or len(raw) > 32:
+        return None
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def load_key(configured: bytes, instance_path: Path) -> bytes:
+    """The HMAC key: IVR_HASH_KEY, else a random key kept in the instance folder (never the database)."""
+    if configured:
+        return configured
+    path = Path(instance_path) / "hash.key"
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+class NumberHasher:
+    def __init__(self, key: bytes, region: str = "US"):
+        if not key:
+            raise ValueError("a hash key is required")
+        self._key = key
+        self.region = region
+
+    def __call__(self, number: str | None) -> str | None:
+        """Keyed hash of the normalised number (or of the raw text if it is not a phone number)."""
+        if not number:
+            return None
+        return self.keyed(normalise(number, self.region) or number.strip())
+
+    def keyed(self, canonical: str) -> str:
+        """Keyed hash of text used as is: a number already normalised, or a reference such as a CallSid."""
+        return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def mask(number: str | None) -> str:
+    """A number as it may appear in a log: only its last two digits."""
+    digits = [c for c in (number or "") if c.isdigit()]
+    return "*" * max(len(digits) - 2, 0) + "".join(digits[-2:]) if digits else "-"

@@ -1,0 +1,297 @@
+"""The one place that persists anything: opt-outs, text quotas and texts sent.
+
+Numbers arrive here already as keyed hashes (see privacy.py); nothing here ever sees a number.
+SQLite is the embedded default (WAL, busy time-out); PostgreSQL is the way to many instances.
+The schema is created by Alembic (migrations/), run by ``flask --app app migrate``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+metadata = MetaData()
+
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("number_hash", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per (caller, day) and per hour: the counters behind the text limits.
+text_quota = Table(
+    "text_quota",
+    metadata,
+    Column("bucket", String(100), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+texts_sent = Table(
+    "texts_sent",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number_hash", String(64), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("channel", String(10), nullable=False),
+    Column("language", String(5), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("message_sid", String(64), index=True),
+    Column("status", String(20)),
+    Column("error_code", String(10)),
+)
+
+# What happened on each call and text (see usage.py): never a number, never a message body.
+usage_events = Table(
+    "usage_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("channel", String(5), nullable=False),
+    Column("event", String(20), nullable=False),
+    Column("language", String(5)),
+    Column("topic", String(40)),
+    Column("outcome", String(30)),
+    Column("keyword", String(20)),
+    Column("input", String(10)),
+    Column("number_hash", String(64)),
+    Column("call_ref", String(32)),
+    Index("ix_usage_events_event_at", "event", "at"),
+)
+
+# The language a texter last used a keyword in, so that a bare topic number ("3") after a Spanish
+# menu is answered in Spanish. Kept only for texters who used a language other than the default.
+texter_language = Table(
+    "texter_language",
+    metadata,
+    Column("number_hash", String(64), primary_key=True),
+    Column("language", String(5), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Twilio's message statuses in the order they happen; a late callback never moves a text backwards.
+MESSAGE_STATUS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "canceled": 4,
+    "read": 5,
+}
+
+
+# The two reads on the path of every inbound text (and of "text me"), built once: constructing a
+# select() costs more than SQLite takes to answer it.
+_OPTED_OUT = select(opt_outs.c.number_hash).where(opt_outs.c.number_hash == bindparam("number_hash")).limit(1)
+_TEXTER_LANGUAGE = select(texter_language.c.language).where(texter_language.c.number_hash == bindparam("number_hash"))
+# Both at once, for every inbound text: one round trip instead of two.
+_TEXTER = select(_OPTED_OUT.scalar_subquery(), _TEXTER_LANGUAGE.scalar_subquery())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# How long one statement may wait for a locked SQLite database, or for PostgreSQL to accept a
+# connection. "Text me" makes up to three such waits around a REST call of at most IVR_REST_TIMEOUT
+# (4 s + 0.5 s), so 3 s each keeps the caller's answer inside Twilio's 15 s webhook limit.
+DATABASE_WAIT_SECONDS = 3
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": DATABASE_WAIT_SECONDS, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={DATABASE_WAIT_SECONDS * 1000}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": DATABASE_WAIT_SECONDS})
+
+
+class Storage:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+
+    # --- opt-outs -----------------------------------------------------------------------------
+    def is_opted_out(self, number_hash: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(_OPTED_OUT, {"number_hash": number_hash}).first() is not None
+
+    def opt_out(self, number_hash: str) -> bool:
+        """Record an opt-out; True if it is new."""
+        with self.engine.begin() as conn:
+            return conn.execute(self._insert_ignore(opt_outs, number_hash=number_hash, created_at=utcnow())).rowcount == 1
+
+    def opt_in(self, number_hash: str) -> bool:
+        """Remove an opt-out; True if there was one."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(opt_outs).where(opt_outs.c.number_hash == number_hash)).rowcount > 0
+
+    # --- a texter's language ---------------------------------------------------------------------
+    def texter(self, number_hash: str) -> tuple[bool, str | None]:
+        """Whether this texter opted out, and the language they last used (None: the default)."""
+        with self.engine.connect() as conn:
+            opted_out, language = conn.execute(_TEXTER, {"number_hash": number_hash}).one()
+            return opted_out is not None, language
+
+    def remember_language(self, number_hash: str, language: str | None) -> None:
+        """Keep ``language`` for this texter; None forgets it (the default language needs no row)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(texter_language).where(texter_language.c.number_hash == number_hash))
+            if language:
+                conn.execute(insert(texter_language).values(number_hash=number_hash, language=language, updated_at=utcnow()))
+
+    # --- text limits ----------------------------------------------------------------------------
+    @staticmethod
+    def _buckets(number_hash: str, now: datetime) -> tuple[str, str]:
+        return f"caller:{number_hash}:{now:%Y-%m-%d}", f"all:{now:%Y-%m-%dT%H}"
+
+    def _take(self, conn, bucket: str, limit: int, now: datetime) -> bool:
+        """Atomically add one to ``bucket`` unless it is at ``limit``."""
+        if limit <= 0:
+            return False
+        conn.execute(self._insert_ignore(text_quota, bucket=bucket, count=0, created_at=now))
+        guarded = text_quota.c.bucket == bucket, text_quota.c.count < limit
+        return conn.execute(update(text_quota).where(*guarded).values(count=text_quota.c.count + 1)).rowcount == 1
+
+    def _insert_ignore(self, table, **values):
+        """INSERT ... ON CONFLICT DO NOTHING, in the dialect's own words."""
+        dialect_insert = sqlite_insert if self.engine.dialect.name == "sqlite" else postgresql_insert
+        # preserve_rowcount: without it psycopg's INSERT rowcount is not kept (-1), and opt_out() could not tell
+        # a new opt-out from a repeated one on PostgreSQL.
+        return dialect_insert(table).values(**values).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+
+    def take_text_quota(self, number_hash: str, per_caller_per_day: int, per_hour: int, now: datetime | None = None) -> bool:
+        """Reserve one text for this caller today and for everyone this hour; False if over a limit."""
+        now = now or utcnow()
+        mine, everyone = self._buckets(number_hash, now)
+        with self.engine.begin() as conn:
+            if not self._take(conn, mine, per_caller_per_day, now):
+                return False
+            if not self._take(conn, everyone, per_hour, now):
+                conn.execute(update(text_quota).where(text_quota.c.bucket == mine).values(count=text_quota.c.count - 1))
+                return False
+        return True
+
+    def give_back_text_quota(self, number_hash: str, now: datetime | None = None) -> None:
+        """Undo a reservation for a text that was certainly not sent."""
+        with self.engine.begin() as conn:
+            for bucket in self._buckets(number_hash, now or utcnow()):
+                conn.execute(
+                    update(text_quota).where(text_quota.c.bucket == bucket, text_quota.c.count > 0).values(count=text_quota.c.count - 1)
+                )
+
+    # --- texts sent -------------------------------------------------------------------------------
+    def record_text(
+        self,
+        number_hash: str,
+        channel: str,
+        language: str,
+        outcome: str,
+        message_sid: str | None = None,
+        status: str | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(texts_sent).values(
+                    number_hash=number_hash,
+                    created_at=utcnow(),
+                    channel=channel,
+                    language=language,
+                    outcome=outcome,
+                    message_sid=message_sid,
+                    status=status,
+                    error_code=error_code,
+                )
+            )
+
+    def count_texts(self, number_hash: str | None = None) -> int:
+        query = select(func.count()).select_from(texts_sent)
+        if number_hash:
+            query = query.where(texts_sent.c.number_hash == number_hash)
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+            return True
+        except Exception:
+            return False
+
+    # --- usage, delivery status, retention (usage.py, delivery.py, retention.py) ---------------------
+    def record_usage(self, rows: list[dict]) -> None:
+        """Append usage events (one INSERT for the batch)."""
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(usage_events), rows)
+
+    def update_text_status(self, message_sid: str, status: str, error_code: str | None = None) -> str:
+        """Record a delivery status on the text with this SID: "updated", "stale" (an older status) or "unknown"."""
+        rank = MESSAGE_STATUS_RANK[status]
+        current = case(MESSAGE_STATUS_RANK, value=texts_sent.c.status, else_=-1)
+        values = {"status": status, **({"error_code": error_code} if error_code else {})}
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(texts_sent).where(texts_sent.c.message_sid == message_sid, current < rank).values(**values))
+            if changed.rowcount:
+                return "updated"
+            known = conn.execute(select(texts_sent.c.id).where(texts_sent.c.message_sid == message_sid).limit(1)).first()
+            return "stale" if known else "unknown"
+
+    def purge(self, before: datetime, quota_before: datetime) -> dict[str, int]:
+        """Delete usage events and texts sent older than ``before``, and text-limit counters older than ``quota_before``."""
+        with self.engine.begin() as conn:
+            return {
+                "usage_events": conn.execute(delete(usage_events).where(usage_events.c.at < before)).rowcount,
+                "texts_sent": conn.execute(delete(texts_sent).where(texts_sent.c.created_at < before)).rowcount,
+                "text_quota": conn.execute(delete(text_quota).where(text_quota.c.created_at < quota_before)).rowcount,
+                "texter_language": conn.execute(delete(texter_language).where(texter_language.c.updated_at < before)).rowcount,
+            }
+
+    def health(self) -> dict:
+        """Whether the database answers and every table of the schema is there (for GET /healthz)."""
+        try:
+            with self.engine.connect() as conn:
+                present = set(inspect(conn).get_table_names())
+        except SQLAlchemyError as exc:
+            return {"reachable": False, "schema": False, "error": type(exc).__name__}
+        missing = sorted(set(metadata.tables) - present)
+        return {"reachable": True, "schema": not missing, **({"missing_tables": missing} if missing else {})}
