@@ -1,0 +1,84 @@
+"""The only place that calls Twilio's REST API: sending one text, with a hard deadline.
+
+Each request has a socket time-out, and the whole send runs under a wall-clock deadline in a
+worker thread, so a caller waiting on the phone is answered even if Twilio hangs.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+log = logging.getLogger(__name__)
+
+# Twilio error codes that mean this number will not get a text from us, whatever we retry.
+OPTED_OUT = {21610}
+CANNOT_RECEIVE = {21211, 21214, 21408, 21612, 21614, 21635}
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: str  # sent | opted_out | cannot_receive | temporary
+    sid: str | None = None
+    code: int | None = None
+    certain: bool = True  # False when we gave up waiting: the text may still go out
+
+    @property
+    def sent(self) -> bool:
+        return self.outcome == "sent"
+
+
+class TwilioSender:
+    def __init__(self, account_sid: str, auth_token: str, api_url: str, timeout: float, workers: int = 8):
+        self.configured = bool(account_sid and auth_token)
+        self.timeout = timeout
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="twilio-rest")
+        if self.configured:
+            http = TwilioHttpClient(timeout=timeout, max_retries=0)
+            self.client = Client(account_sid, auth_token, http_client=http)
+            self.client.api.base_url = api_url
+        else:
+            self.client = None
+
+    def _create(self, **kwargs):
+        return self.client.messages.create(**kwargs)
+
+    def send_sms(self, to: str, from_: str, body: str, status_callback: str | None = None) -> SendResult:
+        if not self.configured:
+            log.warning("twilio_rest outcome=temporary reason=no_credentials")
+            return SendResult("temporary")
+        kwargs = {"to": to, "from_": from_, "body": body}
+        if status_callback:
+            kwargs["status_callback"] = status_callback
+        future = self._pool.submit(self._create, **kwargs)
+        try:
+            message = future.result(timeout=self.timeout + 0.5)
+        except FutureTimeout:
+            log.warning("twilio_rest outcome=temporary reason=deadline seconds=%.1f", self.timeout + 0.5)
+            return SendResult("temporary", certain=False)
+        except TwilioRestException as exc:
+            code = exc.code if isinstance(exc.code, int) else None
+            if code in OPTED_OUT:
+                return SendResult("opted_out", code=code)
+            if code in CANNOT_RECEIVE:
+                return SendResult("cannot_receive", code=code)
+            log.warning("twilio_rest outcome=temporary status=%s code=%s", exc.status, exc.code)
+            return SendResult("temporary", code=code)
+        except TwilioException as exc:
+            log.warning("twilio_rest outcome=temporary error=%s", type(exc).__name__)
+            return SendResult("temporary", certain=not _maybe_sent(exc))
+        except Exception as exc:  # connection refused, read time-out, bad JSON ...
+            log.warning("twilio_rest outcome=temporary error=%s", type(exc).__name__)
+            return SendResult("temporary", certain=not _maybe_sent(exc))
+        return SendResult("sent", sid=getattr(message, "sid", None))
+
+
+def _maybe_sent(exc: Exception) -> bool:
+    """A read time-out happens after Twilio had the request: the text may have gone out."""
+    return "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower()

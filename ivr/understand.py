@@ -1,0 +1,75 @@
+"""What a caller meant: a pressed key, or spoken words matched to a menu target."""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz, process, utils
+
+THRESHOLD = 72
+MENU_BONUS = 3  # a choice offered in the menu the caller is at wins a near tie
+
+
+QUESTION_BONUS = 8  # a question opens with the word that tells "why" from "where"
+
+
+def _score(spoken: str, phrase: str, **_kwargs) -> float:
+    """Mostly 'are the phrase's words in what was said', partly 'how alike are the two';
+    and a phrase that opens with the same word as what was said ranks above one that does not."""
+    same_start = spoken.split(" ", 1)[0] == phrase.split(" ", 1)[0]
+    return 0.6 * fuzz.token_set_ratio(spoken, phrase) + 0.4 * fuzz.ratio(spoken, phrase) + (QUESTION_BONUS if same_start else 0)
+
+
+class Understander:
+    """Matches speech for one language against the phrases in its voice.yaml."""
+
+    def __init__(self, words: dict):
+        """``words``: the language's voice.yaml (phrases, key_words, key_prefixes, ignore_words)."""
+        self.ignore = {utils.default_process(w) for w in words.get("ignore_words") or []}
+        self.prefixes = {utils.default_process(w) for w in words.get("key_prefixes") or []}
+        self.key_words = {utils.default_process(w): key for key, items in (words.get("key_words") or {}).items() for w in items}
+        self.choices: list[str] = []
+        self.targets: list[str] = []
+        for target, items in (words.get("phrases") or {}).items():
+            for phrase in items:
+                self.choices.append(self._meaningful(utils.default_process(phrase)) or utils.default_process(phrase))
+                self.targets.append(target)
+        self.hint_words = [utils.default_process(p) for items in (words.get("phrases") or {}).values() for p in items]
+
+    def _meaningful(self, processed: str) -> str:
+        """The words that carry meaning: 'um I want the numbers please' -> 'numbers'."""
+        return " ".join(w for w in processed.split() if w not in self.ignore)
+
+    def key_from_speech(self, text: str) -> str | None:
+        """'one', '1', 'press one', 'number two' -> the key, when that is all the caller said."""
+        words = [w for w in re.findall(r"[\w*#]+", text.lower()) if w not in self.prefixes and w not in self.ignore]
+        if len(words) != 1:
+            return None
+        word = words[0]
+        return word if len(word) == 1 and word in "0123456789*#" else self.key_words.get(word)
+
+    def target_from_speech(self, text: str, offered: dict[str, str]) -> str | None:
+        """The target the words best match, preferring the ones ``offered`` at this menu."""
+        processed = utils.default_process(text or "")
+        key = self.key_from_speech(processed)
+        if key is not None:
+            return offered.get(key)
+        spoken = self._meaningful(processed)
+        if not spoken:
+            return None
+        here = set(offered.values())
+        best, best_score = None, 0.0
+        for _, score, index in process.extract(spoken, self.choices, scorer=_score, limit=12, processor=None):
+            target = self.targets[index]
+            if target == "repeat" and target not in here:
+                continue
+            score += MENU_BONUS if target in here else 0
+            if score > best_score:
+                best, best_score = target, score
+        return best if best_score >= THRESHOLD else None
+
+    def hints(self, targets) -> str:
+        """Twilio's speech hints for a menu: its own targets' phrases, then all the others."""
+        ordered = [c for c, t in zip(self.hint_words, self.targets, strict=True) if t in targets]
+        ordered += [c for c in self.hint_words if c not in ordered]
+        return ", ".join(dict.fromkeys(ordered))

@@ -1,0 +1,38 @@
+"""One structured log line per webhook: route, choice, outcome, duration. Never a phone number."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from flask import g, request
+
+log = logging.getLogger("ivr.webhook")
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...) builds an encoder per call
+
+
+def note(**fields) -> None:
+    """Add fields (choice, outcome, ...) to this request's log line. Never pass a phone number."""
+    g.setdefault("log_fields", {}).update(fields)
+
+
+def start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+def write_line(response):
+    rule = request.url_rule
+    if rule is None and not request.path.startswith(("/voice", "/sms")):
+        return response
+    if not log.isEnabledFor(logging.INFO):
+        return response
+    now = time.perf_counter()
+    fields = {
+        "route": rule.rule if rule is not None else request.path[:80],
+        "status": response.status_code,
+        "ms": round((now - g.get("started", now)) * 1000, 1),
+    }
+    fields.update(g.get("log_fields", {}))
+    log.info(_encode(fields))
+    return response
