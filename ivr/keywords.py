@@ -1,0 +1,151 @@
+"""What a texter meant: a keyword, a topic number, or nothing we know.
+
+The words themselves are data (``keywords:`` in prompts/<lang>/sms.yaml); this module only matches.
+Order of tests, first hit wins:
+
+1. opt-out and opt-in words: the whole text, trimmed, any case, exactly as Twilio matches them.
+   Never fuzzy, never found inside a longer text ("stop please" is not an opt-out, for Twilio either).
+2. the whole text is a keyword (after folding case, accents, curly quotes and punctuation).
+3. the whole text is a number, or a short text holds one number ("topic 3", "#3"): that topic.
+4. a keyword or key phrase anywhere in the text: the longest wins, then the intent listed first.
+5. a misspelled keyword among the first words ("RECURR", "reccur"), by rapidfuzz, over a threshold.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+OPT_OUT, OPT_IN, HELP = "stop", "start", "help"
+OPT_INTENTS = (OPT_OUT, OPT_IN)
+RECUR = "recur"
+UNKNOWN, EMPTY = "unknown", "empty"
+
+MAX_CHARS = 2000  # a longer text is read up to here: enough for any keyword, bounded work
+SHORT = 3  # words in a text that may pick a topic by number ("topic 3 please")
+FUZZY_WORDS = 8  # only the first words are tried for misspellings: a long text is not a typo
+FUZZY_MIN_LENGTH = 4  # shorter words are too alike to guess at
+THRESHOLD_LONG = 82  # rapidfuzz ratio, words of 6+ letters: "RECURR" -> RECUR 91, "recurance" 84; "options" -> EMOTIONS 80 is not
+THRESHOLD_SHORT = 88  # for 4-5 letters, only one letter added or dropped ("CALLS" -> CALL: 89)
+
+_APOSTROPHES = re.compile(r"['\u2018\u2019\u201b\u2032`\u00b4]")
+_NOT_WORD = re.compile(r"[^A-Z0-9]+")
+
+
+def _unaccent(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def exact_form(text: str | None) -> str:
+    """How opt-out words compare: trimmed, spaces collapsed, any case, accents ignored."""
+    return " ".join(_unaccent(text or "").upper().split())
+
+
+def words(text: str | None) -> tuple[str, ...]:
+    """The words of a text, folded: 'What's “recur”?!' -> ('WHATS', 'RECUR')."""
+    folded = _APOSTROPHES.sub("", _unaccent((text or "")[:MAX_CHARS]).upper())
+    return tuple(w for w in _NOT_WORD.split(folded) if w)
+
+
+def phrase_form(text: str) -> str:
+    """A keyword as the matcher stores it: its folded words joined by single spaces."""
+    return " ".join(words(text))
+
+
+@dataclass(frozen=True)
+class Match:
+    intent: str  # stop, start, help, recur, a topic name, UNKNOWN or EMPTY
+    lang: str | None  # the language whose keyword matched; None for numbers and no match
+    how: str  # opt, exact, number, phrase, fuzzy, none
+    number: int | None = None  # the topic number asked for, also when it is out of range
+
+
+@dataclass(frozen=True)
+class _Entry:
+    intent: str
+    lang: str
+    priority: int  # lower wins a tie: the order of intents in sms.yaml
+
+
+class Matcher:
+    """Matches texts against every language's keywords; ``topics`` maps numbers to intents."""
+
+    def __init__(self, keywords: dict[str, dict[str, list[str]]], topics: list[str]):
+        """``keywords``: {lang: {intent: [words]}}, the default language first."""
+        self.topics = list(topics)
+        self.opt: dict[str, _Entry] = {}
+        self.phrases: dict[str, _Entry] = {}
+        for lang, intents in keywords.items():
+            for priority, (intent, items) in enumerate(intents.items()):
+                for item in items:
+                    if intent in OPT_INTENTS:
+                        self.opt.setdefault(exact_form(item), _Entry(intent, lang, priority))
+                    else:
+                        self.phrases.setdefault(phrase_form(item), _Entry(intent, lang, priority))
+        self.phrases.pop("", None)
+        self.longest = max((len(p.split()) for p in self.phrases), default=1)
+        # In the order given (the default language first): extractOne keeps the first of equal scores.
+        self.fuzzy_words = [p for p in self.phrases if " " not in p and len(p) >= FUZZY_MIN_LENGTH]
+        self.fuzzy_phrases = [p for p in self.phrases if " " in p]
+
+    def match(self, text: str | None) -> Match:
+        opt = self.opt.get(exact_form((text or "")[:MAX_CHARS]))
+        if opt is not None:
+            return Match(opt.intent, opt.lang, "opt")
+        found = words(text)
+        if not found:
+            return Match(EMPTY, None, "none")
+        whole = " ".join(found)
+        if whole in self.phrases:
+            entry = self.phrases[whole]
+            return Match(entry.intent, entry.lang, "exact")
+        by_number = self._number(found)
+        if by_number is not None:
+            return by_number
+        return self._phrase(found) or self._fuzzy(found) or Match(UNKNOWN, None, "none")
+
+    def _number(self, found: tuple[str, ...]) -> Match | None:
+        numbers = [w for w in found if w.isdigit()]
+        if len(numbers) != 1 or len(found) > SHORT or len(numbers[0]) > 3:
+            return None
+        n = int(numbers[0])
+        if 1 <= n <= len(self.topics):
+            return Match(self.topics[n - 1], None, "number", n)
+        return Match(RECUR, None, "number", n)  # a number we do not have: show the list of topics
+
+    def _phrase(self, found: tuple[str, ...]) -> Match | None:
+        best: tuple | None = None
+        for size in range(min(self.longest, len(found)), 0, -1):
+            for start in range(len(found) - size + 1):
+                entry = self.phrases.get(" ".join(found[start : start + size]))
+                if entry is not None:
+                    rank = (-size, entry.priority, start)
+                    if best is None or rank < best[0]:
+                        best = (rank, entry)
+            if best is not None:  # a longer phrase always beats a shorter one
+                break
+        return Match(best[1].intent, best[1].lang, "phrase") if best else None
+
+    def _fuzzy(self, found: tuple[str, ...]) -> Match | None:
+        candidates: list[tuple[float, int, _Entry]] = []
+        for word in found[:FUZZY_WORDS]:
+            if len(word) < FUZZY_MIN_LENGTH or word.isdigit():
+                continue
+            cutoff = THRESHOLD_LONG if len(word) >= 6 else THRESHOLD_SHORT
+            hit = process.extractOne(word, self.fuzzy_words, scorer=fuzz.ratio, score_cutoff=cutoff)
+            if hit:
+                entry = self.phrases[hit[0]]
+                candidates.append((hit[1], -entry.priority, entry))
+        if self.fuzzy_phrases and len(found) <= FUZZY_WORDS:
+            hit = process.extractOne(" ".join(found), self.fuzzy_phrases, scorer=fuzz.ratio, score_cutoff=THRESHOLD_SHORT)
+            if hit:
+                entry = self.phrases[hit[0]]
+                candidates.append((hit[1], -entry.priority, entry))
+        if not candidates:
+            return None
+        _, _, entry = max(candidates, key=lambda c: (c[0], c[1]))
+        return Match(entry.intent, entry.lang, "fuzzy")
