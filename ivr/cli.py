@@ -1,0 +1,111 @@
+"""Commands for the people who run the line: flask --app app <command>."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+
+def need_line():
+    """The running line, or a one-line error when it cannot start (see create_commands_app)."""
+    line = current_app.extensions.get("ivr")
+    if line is None:
+        error = current_app.extensions.get("ivr_error", "the line cannot start")
+        raise click.ClickException(f"{error}; see: flask --app app prompts check")
+    return line
+
+
+def register(app: Flask) -> None:
+    from . import retention, stats
+
+    app.cli.add_command(stats.stats_command)
+    app.cli.add_command(retention.purge_command)
+
+    @app.cli.group("prompts")
+    def prompts_group():
+        """Check what the line says and texts."""
+
+    @prompts_group.command("check")
+    def prompts_check_command():
+        """Check prompts/ and the settings as start-up does, and show the size of every text."""
+        from .prompts_check import check, format_report
+
+        report = check()
+        for line in format_report(report):
+            click.echo(line)
+        if report.problems:
+            raise SystemExit(1)
+
+    @app.cli.command("call")
+    @click.option("--lang", help="Start in this language of prompts/ (as a number configured for it does).")
+    @click.option("--from", "caller", metavar="NUMBER", help="The caller's number; 'anonymous' for a withheld caller ID.")
+    @click.option(
+        "--keys", help="A scripted run: '1,2,0'; words for speech, an empty item for silence, busy/no-answer/failed ends a transfer."
+    )
+    def call_command(lang, caller, keys):
+        """Call the line in this terminal: hear it, press keys, see transfers and texts. Nothing is sent."""
+        from .practice import OUR_NUMBER, PracticeLine
+        from .terminal_call import TerminalPhone, parse_keys, practice_settings
+
+        try:
+            settings = practice_settings(need_line(), lang, OUR_NUMBER)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo("Setting up a practice line: webhooks in this process, texts kept here, a throwaway database ...")
+        with PracticeLine(settings) as practice:
+            try:
+                TerminalPhone(practice, click.echo, _ask, parse_keys(keys) if keys is not None else None, caller).run()
+            except AssertionError as exc:  # the simulator found an answer Twilio would not accept
+                raise click.ClickException(f"the line gave Twilio a bad answer: {str(exc).splitlines()[0]}") from None
+
+    @app.cli.command("text")
+    @click.argument("bodies", nargs=-1, required=True, metavar='"TEXT"...')
+    @click.option("--from", "sender", metavar="NUMBER", help="The texter's number (default: a fictional 555 number).")
+    def text_command(bodies, sender):
+        """Show the line's reply to a text (several: one conversation), with its segment count. Nothing is sent."""
+        from .practice import PracticeLine
+        from .terminal_text import run_texts
+
+        line = need_line()
+        with PracticeLine(line.settings) as practice:
+            try:
+                run_texts(practice, list(bodies), click.echo, sender)
+            except AssertionError as exc:  # the simulator found an answer Twilio would not accept
+                raise click.ClickException(f"the line gave Twilio a bad answer: {str(exc).splitlines()[0]}") from None
+
+    @app.cli.group("twilio")
+    def twilio_group():
+        """Set up the Twilio side of the line."""
+
+    @twilio_group.command("setup")
+    @click.option("--number", required=True, help="The Twilio number to point here, e.g. +16175550100.")
+    @click.option("--base-url", required=True, help="This deployment's public address, e.g. https://line.example.org.")
+    @click.option("--insecure", is_flag=True, help="Allow an http:// base URL (testing only).")
+    @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+    def twilio_setup_command(number, base_url, insecure, dry_run):
+        """Point a Twilio number's Voice, Fallback, Messaging and status callback URLs at this deployment."""
+        from .config import ConfigError, load_settings
+        from .twilio_setup import SetupError, run
+
+        try:
+            run(load_settings(), number, base_url, insecure, dry_run, echo=click.echo)
+        except (SetupError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    @app.cli.command("migrate")
+    def migrate_command():
+        """Create or upgrade the database schema (the Procfile's release step)."""
+        from .migrate import upgrade  # imported here: alembic logs as it loads
+
+        line = need_line()
+        upgrade(line.settings.database_url)
+        click.echo("database schema is up to date")
+
+
+def _ask(prompt: str) -> str | None:
+    """A line typed at the terminal; None at end of input or Ctrl+C."""
+    try:
+        return click.prompt(prompt, default="", show_default=False, prompt_suffix="")
+    except click.Abort:
+        click.echo("")
+        return None

@@ -1,0 +1,149 @@
+"""``flask --app app call``: a phone in the terminal, playing the real line through ivr/simulator.py.
+
+What the caller would hear is printed as it is said; a transfer shows whom it would connect and
+asks how the transfer ends; a text the line would send is shown with its segment count.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+from . import gsm
+from .practice import PracticeLine
+from .privacy import mask
+from .simulator import Call
+
+HANG_UP = {"q", "quit", "hangup", "hang up", "bye"}
+# How a transfer can end, as typed: Twilio's DialCallStatus for each.
+DIAL_ENDS = {
+    "a": "completed",
+    "answered": "completed",
+    "completed": "completed",
+    "b": "busy",
+    "busy": "busy",
+    "n": "no-answer",
+    "no-answer": "no-answer",
+    "no answer": "no-answer",
+    "f": "failed",
+    "failed": "failed",
+}
+DIAL_QUESTION = "how does the transfer end? [a]nswered, [b]usy, [n]o answer, [f]ailed"
+HELP = "Press keys (1-9, 0, *, #) or type words as speech; an empty line is silence; q hangs up."
+WIDTH = 88
+
+
+class TerminalPhone:
+    """One call. ``ask(prompt)`` returns what the person typed, or None when they hang up."""
+
+    def __init__(
+        self,
+        practice: PracticeLine,
+        echo: Callable[[str], None],
+        ask: Callable[[str], str | None],
+        keys: list[str] | None = None,
+        caller: str | None = None,
+    ):
+        self.practice = practice
+        self.echo = echo
+        self.ask = ask
+        self.scripted: Iterator[str] | None = iter(keys) if keys is not None else None
+        self.caller = caller
+        self._seen_events = 0
+        self._seen_texts = 0
+        contacts = practice.line.content.contacts
+        self._contact_by_phone = {c.phone: c for c in contacts.values()}
+
+    def run(self) -> Call:
+        kwargs = {"caller": self.caller} if self.caller else {}
+        call = self.practice.call(**kwargs)
+        self.echo(HELP)
+        self.echo("")
+        call.start()
+        self._show(call)
+        while not call.ended:
+            if call.waiting == "gather":
+                entry = self._next("you> ")
+                if entry is None:
+                    self.echo("[you hang up]")
+                    break
+                call.respond(entry)
+            else:  # a transfer is ringing
+                call.dial_ends(self._dial_end())
+            self._show(call)
+        return call
+
+    # --- input ----------------------------------------------------------------------------------------
+    def _next(self, prompt: str) -> str | None:
+        if self.scripted is not None:
+            entry = next(self.scripted, None)
+            if entry is not None:
+                self.echo(f"{prompt}{entry}")
+        else:
+            entry = self.ask(prompt)
+        if entry is None or entry.strip().lower() in HANG_UP:
+            return None
+        return entry
+
+    def _dial_end(self) -> str:
+        if self.scripted is not None:  # a scripted run may say how the transfer ends; else it is answered
+            peek = next(self.scripted, None)
+            if peek is not None and peek.strip().lower() in DIAL_ENDS:
+                status = DIAL_ENDS[peek.strip().lower()]
+            else:
+                if peek is not None:
+                    self.scripted = _chain(peek, self.scripted)
+                status = "completed"
+            self.echo(f"   {DIAL_QUESTION} > {status}")
+            return status
+        while True:
+            typed = self.ask(f"   {DIAL_QUESTION} > ")
+            if typed is None:
+                return "completed"
+            status = DIAL_ENDS.get(typed.strip().lower() or "a")
+            if status:
+                return status
+            self.echo("   please type a, b, n or f")
+
+    # --- output ---------------------------------------------------------------------------------------
+    def _show(self, call: Call) -> None:
+        texts = self.practice.outbox.texts[self._seen_texts :]
+        self._seen_texts += len(texts)
+        for text in texts:  # sent while the request ran, before the line says that it was
+            segments = gsm.segments(text.body)
+            size = f"{segments} segment{'s' if segments != 1 else ''} ({len(text.body)} characters)"
+            self.echo(f"-> text to the caller ({mask(text.to)}), {size}:")
+            for line in text.body.splitlines():
+                self.echo(textwrap.fill(line, WIDTH, initial_indent="     ", subsequent_indent="     "))
+        events = call.events[self._seen_events :]
+        self._seen_events = len(call.events)
+        for event in events:
+            if event.kind == "say" and event.detail:
+                self.echo(textwrap.fill(event.detail, WIDTH, initial_indent="line: ", subsequent_indent="      "))
+            elif event.kind == "dial":
+                contact = self._contact_by_phone.get(event.detail)
+                who = f"{contact.label or contact.name.upper()} {contact.display}" if contact else event.detail
+                self.echo(f"-> connecting to {who}")
+            elif event.kind == "hangup":
+                self.echo("[the line hangs up]")
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def parse_keys(raw: str) -> list[str]:
+    """``--keys 1,2,,why did it come back,0,busy``: keys, words, an empty item for silence."""
+    return [item.strip() for item in raw.split(",")]
+
+
+def practice_settings(line, lang: str | None, called: str):
+    """The line's settings for a practice call in ``lang``: our number starts in that language."""
+    languages = sorted(line.content.languages)
+    if lang is None or lang == line.default_language:
+        return line.settings
+    if lang not in languages:
+        raise ValueError(f"no language {lang!r} in {line.settings.prompts_dir} (there is: {', '.join(languages)})")
+    return replace(line.settings, number_languages=((called, lang), *line.settings.number_languages))
