@@ -1,0 +1,71 @@
+"""Helpers for tests of several instances, usage counts and health: apps on a given database, a router."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+
+from sqlalchemy import select
+
+from ivr import create_app
+from ivr.config import load_settings
+from ivr.migrate import upgrade
+from ivr.simulator import FlaskTransport
+from ivr.storage import usage_events
+from tests.conftest import OPEN_HOURS, make_env
+
+
+def make_app(tmp_path, twilio_url: str, database_url: str, migrate: bool = True, **extra):
+    """An app as one web process would run it, on ``database_url``, at a time the NCI line is open."""
+    settings = load_settings(make_env(tmp_path, twilio_url, DATABASE_URL=database_url, **extra))
+    if migrate:
+        upgrade(settings.database_url)
+    app = create_app(settings)
+    app.extensions["ivr"].clock = lambda: OPEN_HOURS
+    return app
+
+
+def close(*apps) -> None:
+    for app in apps:
+        line = app.extensions["ivr"]
+        line.usage.flush(5)
+        line.storage.engine.dispose()
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago: for a server to start on, or to find nothing listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Router:
+    """A load balancer in front of several instances: each request goes to the next one in turn.
+
+    Every instance checks signatures against the same public URL (as behind a real router), so the
+    simulator signs for that URL and the router only chooses who answers.
+    """
+
+    def __init__(self, transports):
+        self.transports = list(transports)
+        self._next = itertools.cycle(range(len(self.transports)))
+        self._lock = threading.Lock()
+        self.served = [0] * len(self.transports)
+
+    def post(self, url: str, params: dict, headers: dict) -> tuple[int, bytes]:
+        with self._lock:
+            index = next(self._next)
+            self.served[index] += 1
+        return self.transports[index].post(url, params, headers)
+
+    @classmethod
+    def of_apps(cls, *apps) -> Router:
+        return cls(FlaskTransport(app.test_client()) for app in apps)
+
+
+def usage_rows(line) -> list[dict]:
+    """Every usage event, oldest first, after writing what is queued."""
+    assert line.usage.flush(10), "usage events were not written in time"
+    with line.storage.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(usage_events).order_by(usage_events.c.id))]

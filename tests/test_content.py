@@ -1,0 +1,83 @@
+"""Start-up validation of prompts/: each broken edit is refused with file, key and reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr import content
+from ivr.config import ROOT
+from tests.prompt_edits import edit, problems
+
+
+def test_the_shipped_prompts_load():
+    loaded = content.load(ROOT / "prompts")
+    assert set(loaded.answers) == {"what", "why", "where", "different", "harder", "remember", "more_info"}
+
+
+def test_a_missing_key(prompts):
+    edit(prompts / "en" / "voice.yaml", 'not_a_choice: "Sorry, that is not one of the choices."\n', "")
+    assert ("prompts/en/voice.yaml", "not_a_choice", "is missing or empty") in problems(prompts)
+
+
+def test_an_empty_answer(prompts):
+    path = prompts / "en" / "voice.yaml"
+    text = path.read_text()
+    start = text.index("  why: >-")
+    end = text.index("  where: >-")
+    path.write_text(text[:start] + '  why: ""\n' + text[end:])
+    assert ("prompts/en/voice.yaml", "answers.why", "answer is empty") in problems(prompts)
+
+
+def test_an_unknown_menu_target(prompts):
+    edit(prompts / "menu.yaml", '"3": where', '"3": wherever')
+    found = problems(prompts)
+    assert ("prompts/menu.yaml", "menus.about.3", "unknown target 'wherever'") in found
+    assert any("'where' cannot be reached" in reason for _, _, reason in found)
+
+
+def test_a_duplicate_key(prompts):
+    edit(prompts / "en" / "voice.yaml", "goodbye: ", 'goodbye: "Bye."\ngoodbye: ')
+    [(file, _key, reason)] = problems(prompts)
+    assert file == "prompts/en/voice.yaml" and "duplicate key 'goodbye'" in reason
+
+
+def test_too_many_choices(prompts):
+    edit(prompts / "menu.yaml", '    "5": local\n', '    "5": local\n    "6": why\n')
+    assert ("prompts/menu.yaml", "menus.main", "has 6 choices; at most 5") in problems(prompts)
+
+
+def test_too_deep(prompts):
+    edit(prompts / "menu.yaml", '    "3": where\n', '    "3": deeper\n  deeper:\n    "1": deepest\n  deepest:\n    "1": where\n')
+    edit(prompts / "en" / "voice.yaml", '  talk: "Talk with someone."\n', '  talk: "Talk with someone."\n  deeper: ""\n  deepest: ""\n')
+    edit(prompts / "en" / "voice.yaml", "choices:\n", 'choices:\n  deeper: "Deeper, {key}."\n  deepest: "Deepest, {key}."\n')
+    assert any("levels" in reason for _, key, reason in problems(prompts) if key.startswith("menus.deep"))
+
+
+def test_an_unknown_placeholder_and_a_bad_phone(prompts):
+    edit(prompts / "en" / "voice.yaml", "{nci.web}.{pause}", "{nci.website}.{pause}")
+    edit(prompts / "contacts.yaml", '"+18886513038"', '"+1 555 0"')
+    found = problems(prompts)
+    assert ("prompts/en/voice.yaml", "answers.more_info", "unknown placeholder {nci.website}") in found
+    assert ("prompts/contacts.yaml", "asco.phone", "'+1 555 0' is not a valid phone number") in found
+
+
+def test_a_text_with_a_curly_quote_or_too_long(prompts):
+    edit(prompts / "en" / "sms.yaml", "Cancer recurrence info line.", "Cancer\u2019s recurrence info line." + " More." * 60)
+    found = problems(prompts)
+    assert any(key == "numbers" and "U+2019" in reason for _, key, reason in found)
+    assert any(key == "numbers" and "segments" in reason for _, key, reason in found)
+
+
+def test_invalid_yaml_names_the_file(prompts):
+    (prompts / "menu.yaml").write_text("menus: [unclosed\n")
+    assert any(f == "prompts/menu.yaml" and "not valid YAML" in r for f, _, r in problems(prompts))
+
+
+def test_a_broken_prompts_folder_stops_start_up(tmp_path, prompts):
+    from ivr import create_app
+    from ivr.config import load_settings
+
+    edit(prompts / "menu.yaml", '"3": where', '"3": wherever')
+    settings = load_settings({"IVR_PROMPTS_DIR": str(prompts), "IVR_INSTANCE_PATH": str(tmp_path / "i")})
+    with pytest.raises(content.ContentError, match=r"menus\.about\.3: unknown target 'wherever'"):
+        create_app(settings)

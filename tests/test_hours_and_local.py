@@ -1,0 +1,148 @@
+"""Opening hours of the lines we transfer to (clock pinned in each test) and the clinic's own contact."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ivr import create_app
+from ivr.config import load_settings
+from ivr.content import ContentError
+from ivr.hours import HoursError, parse
+from ivr.migrate import upgrade
+from ivr.simulator import Call, FlaskTransport, Texter
+from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
+
+NCI = parse({"days": "mon-fri", "open": "09:00", "close": "21:00", "time_zone": "America/New_York"})
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("moment", "is_open"),
+    [
+        (utc(2026, 11, 23, 13, 59, 59), False),  # Monday 08:59:59 EST
+        (utc(2026, 11, 23, 14, 0), True),  # Monday 09:00 EST
+        (utc(2026, 11, 28, 1, 59), True),  # Friday 20:59 EST
+        (utc(2026, 11, 28, 2, 0), False),  # Friday 21:00 EST
+        (utc(2026, 11, 28, 16, 0), False),  # Saturday 11:00
+        (utc(2026, 11, 29, 16, 0), False),  # Sunday 11:00
+        (utc(2026, 7, 6, 13, 0), True),  # Monday 09:00 EDT (summer time)
+        (utc(2026, 7, 6, 12, 59), False),  # Monday 08:59 EDT
+    ],
+)
+def test_nci_hours_at_the_edges(moment, is_open):
+    assert NCI.is_open(moment) is is_open
+
+
+def test_hours_parse_both_forms_and_refuse_nonsense():
+    assert parse("mon-fri 09:00-21:00 America/New_York") == NCI
+    assert parse("sat,sun 10:00-14:00 America/Chicago").days == (5, 6)
+    for bad in ("mon-fri 9-5 America/New_York", "mon-fri 10:00-09:00 UTC", "funday 09:00-10:00 UTC", "mon 09:00-10:00 Mars/Base"):
+        with pytest.raises(HoursError):
+            parse(bad)
+
+
+def line_client(tmp_path, twilio, moment, **env):
+    settings = load_settings(make_env(tmp_path, twilio.url, **env))
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    app.extensions["ivr"].clock = lambda: moment
+    return app.test_client()
+
+
+def call_on(client, **kwargs) -> Call:
+    return Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER, **kwargs).start()
+
+
+SATURDAY = utc(2026, 11, 28, 16, 0)
+TUESDAY_9AM = utc(2026, 11, 24, 14, 0)
+
+
+def test_outside_hours_the_caller_hears_when_nci_is_open_and_can_get_the_text(tmp_path, twilio):
+    c = call_on(line_client(tmp_path, twilio, SATURDAY)).press("0")
+    heard = c.text
+    assert "closed right now" in heard and "Monday to Friday, from 9 a.m. to 9 p.m., Eastern time" in heard
+    assert c.waiting == "gather" and not c.dialled
+    c.press("1")
+    assert "we have sent you a text" in c.text.lower()
+    [message] = twilio.messages
+    assert "Mon-Fri 9am-9pm ET" in message["Body"]
+
+
+def test_outside_hours_the_caller_can_be_connected_anyway_or_go_back(tmp_path, twilio):
+    client = line_client(tmp_path, twilio, SATURDAY)
+    c = call_on(client).press("3").press("1").press("2")
+    assert c.waiting == "dial" and c.dialled[-1]["number"] == "+18004226237"
+    c = call_on(client).press("0").press("*")
+    assert "Main menu" in c.text
+    c = call_on(client).press("0").silence()
+    assert "did not hear a choice" in c.text and "closed" not in c.text
+    c.press("2")
+    assert c.dialled[-1]["number"] == "+18004226237"  # the contact travelled in the URL
+
+
+def test_at_opening_time_the_transfer_goes_straight_through(tmp_path, twilio):
+    c = call_on(line_client(tmp_path, twilio, TUESDAY_9AM)).press("0")
+    assert c.waiting == "dial" and "closed" not in c.text
+
+
+def test_asco_has_no_hours_by_default_and_always_connects(tmp_path, twilio):
+    c = call_on(line_client(tmp_path, twilio, SATURDAY)).press("3").press("2")
+    assert c.dialled[-1]["number"] == "+18886513038"
+
+
+LOCAL = {"IVR_LOCAL_NAME": "Saint Mary Cancer Center", "IVR_LOCAL_PHONE": "(617) 555-0199"}
+
+
+def test_a_local_contact_appears_in_the_menu_the_answer_and_the_text(tmp_path, twilio):
+    client = line_client(tmp_path, twilio, TUESDAY_9AM, **LOCAL)
+    c = call_on(client)
+    assert "To talk with Saint Mary Cancer Center, press 5" in c.text
+    c.press("5")
+    assert c.dialled[-1]["number"] == "+16175550199" and c.dialled[-1]["callerId"] == OUR_NUMBER
+    c = call_on(client).press("1").press("4")
+    assert "For more local information, you can call Saint Mary Cancer Center, at 1-617-555-0199" in c.text
+    c = call_on(client).press("4")
+    assert "Local: Saint Mary Cancer Center (617) 555-0199." in twilio.messages[-1]["Body"]
+    texter = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER)
+    for words in ("7", "NCI", "RECURRENCIA", "7"):
+        [reply] = texter.send(words)
+        if words != "RECURRENCIA":
+            assert "Local: Saint Mary Cancer Center (617) 555-0199." in reply, words
+
+
+def test_without_a_local_contact_nothing_mentions_one(tmp_path, twilio):
+    client = line_client(tmp_path, twilio, TUESDAY_9AM)
+    c = call_on(client)
+    assert "press 5" not in c.text
+    c.press("5")
+    assert "not one of the choices" in c.text
+    c = call_on(client).press("1").press("4")
+    assert "local" not in c.text.lower()
+    call_on(client).press("4")
+    assert "local" not in twilio.messages[-1]["Body"].lower()
+    texter = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER)
+    assert all("local" not in texter.send(words)[0].lower() for words in ("7", "NCI", "RECURRENCIA", "7"))
+
+
+def test_local_hours_are_honoured(tmp_path, twilio):
+    client = line_client(tmp_path, twilio, SATURDAY, IVR_LOCAL_HOURS="mon-fri 08:00-17:30 America/Chicago", **LOCAL)
+    c = call_on(client).press("5")
+    assert "Saint Mary Cancer Center is closed right now. It is open Monday to Friday, from 8 a.m. to 5:30 p.m., Central time" in c.text
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"IVR_LOCAL_PHONE": "555"}, "local.phone: '555' is not a valid phone number"),
+        ({"IVR_LOCAL_HOURS": "weekdays"}, "local.hours"),
+    ],
+)
+def test_a_bad_local_contact_stops_start_up(tmp_path, twilio, env, problem):
+    settings = load_settings(make_env(tmp_path, twilio.url, **{**LOCAL, **env}))
+    with pytest.raises(ContentError, match=problem.replace(".", r"\.").replace("(", r"\(")):
+        create_app(settings)

@@ -1,0 +1,463 @@
+"""A texter's view of the line: signed texts in, MessagingResponse out, as Twilio would post them."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+
+import pytest
+import yaml
+from sqlalchemy import func, select, text
+
+from ivr import content, gsm, storage
+from ivr.config import ROOT
+from ivr.keywords import Matcher
+from ivr.simulator import FlaskTransport, Texter, check_twiml, message_texts, sign
+from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
+from tests.handout_facts import FACTS
+from tests.prompt_edits import edit, problems
+
+SMS_YAML = yaml.safe_load((ROOT / "prompts" / "en" / "sms.yaml").read_text())
+TOPICS = SMS_YAML["topics"]
+OPT_OUT_WORDS = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"]
+OPT_IN_WORDS = ["START", "YES", "UNSTOP"]
+
+
+@pytest.fixture
+def env(tmp_path, twilio, request):
+    """As conftest's, with IVR_SMS_OPT_OUT_REPLIES from indirect parametrisation when given."""
+    mode = getattr(request, "param", None)
+    return make_env(tmp_path, twilio.url, **({"IVR_SMS_OPT_OUT_REPLIES": mode} if mode else {}))
+
+
+@pytest.fixture
+def send(signed_post):
+    """Text the line as Twilio posts a text: send("RECUR") -> the reply texts ([] for none)."""
+
+    def post(body: str | None, sender: str | None = CALLER, **extra) -> list[str]:
+        params = {"MessageSid": "SM" + "a" * 32, "AccountSid": "AC" + "1" * 32, "To": OUR_NUMBER, "NumMedia": "0"}
+        if sender is not None:
+            params["From"] = sender
+        if body is not None:
+            params["Body"] = body
+        params.update({k: str(v) for k, v in extra.items()})
+        response = signed_post("/sms", params)
+        assert response.status_code == 200, response.data[:300]
+        assert response.mimetype == "text/xml"
+        replies = message_texts(check_twiml(response.data, kind="sms"))
+        assert len(replies) <= 1, "one message per request"
+        for reply in replies:
+            assert gsm.is_gsm7(reply), f"not GSM-7: {gsm.bad_characters(reply)}"
+            assert gsm.segments(reply) <= content.MAX_SEGMENTS
+        return replies
+
+    return post
+
+
+def sms(line, key: str) -> str:
+    return line.sms.text("en", key)
+
+
+def counts(line) -> dict[str, int]:
+    with line.storage.engine.connect() as conn:
+        tables = (storage.opt_outs, storage.texts_sent, storage.text_quota)
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables}
+
+
+# --- the keywords ------------------------------------------------------------------------------------
+def test_recur_lists_every_topic_by_number_and_how_to_reach_nci_and_asco(send, line):
+    (reply,) = send("RECUR")
+    assert reply == sms(line, "recur")
+    listed = re.findall(r"^(\d+) (.+)$", reply, re.M)
+    assert [int(n) for n, _ in listed] == list(range(1, len(TOPICS) + 1))
+    assert [title for _, title in listed] == [SMS_YAML["titles"][t] for t in TOPICS]
+    assert listed[0][1] == "What is recurrence?"
+    assert "NCI" in reply and "ASCO" in reply and "not medical advice" in reply.lower()
+    assert gsm.segments(reply) <= 2
+
+
+@pytest.mark.parametrize("number", range(1, len(TOPICS) + 1))
+def test_each_topic_number_gets_that_topics_answer_with_the_handouts_facts(send, line, number):
+    topic = TOPICS[number - 1]
+    for body in (str(number), f" {number}. ", f"#{number}", f"topic {number}"):
+        assert send(body) == [sms(line, f"answers.{topic}")], body
+    answer = sms(line, f"answers.{topic}").lower()
+    missing = [fact for fact in FACTS[topic] if fact not in answer]
+    assert not missing, f"{topic} lost {missing}"
+
+
+def test_topic_numbers_are_fixed_and_need_no_state(send, line):
+    """The same number gives the same answer whatever came before, from any phone."""
+    first = send("3")
+    send("RECUR", sender="+16175550199")
+    send("1")
+    assert send("3") == first == send("3", sender="+16175550177")
+
+
+@pytest.mark.parametrize("body", ["0", "8", "99", "123"])
+def test_a_number_that_is_not_a_topic_gets_the_list(send, line, body):
+    assert send(body) == [sms(line, "recur")]
+
+
+@pytest.mark.parametrize("body", ["NCI", "asco", "Call", "NUMBERS", "phone number?", "what number do I call", "Cancer.Net", "hours"])
+def test_nci_asco_call_numbers_get_the_numbers_web_sites_and_nci_hours(send, line, body):
+    (reply,) = send(body)
+    assert reply == sms(line, "contacts")
+    for fact in ("1-800-422-6237", "888-651-3038", "www.cancer.gov", "www.cancer.net", "Mon-Fri 9am-9pm ET"):
+        assert fact in reply
+    assert "American Society of Clinical Oncology" in reply and "Oncologists" not in reply
+    assert gsm.segments(reply) <= 2
+
+
+@pytest.mark.parametrize("body", ["HELP", "help", "Info", " HELP! ", "helpp"])
+def test_help_and_info_get_the_compliant_help_text(send, line, body):
+    (reply,) = send(body)
+    assert reply == sms(line, "help")
+    for required in ("Cancer Recurrence Info Line", "1-800-422-6237", "1 msg/request", "Msg&data rates may apply", "Reply STOP to cancel"):
+        assert required in reply
+    assert gsm.segments(reply) == 1
+
+
+@pytest.mark.parametrize("body", ["hello", "thank you", "I have a question", "ok", "two"])
+def test_anything_else_gets_a_friendly_reply_naming_the_keywords(send, line, body):
+    (reply,) = send(body)
+    assert reply == sms(line, "unknown")
+    for keyword in ("RECUR", f"1-{len(TOPICS)}", "NCI", "ASCO", "HELP", "STOP"):
+        assert keyword in reply
+
+
+# People type as they like. (body, the reply it must get)
+VARIANTS = [
+    ("RECUR", "recur"),
+    ("recur", "recur"),
+    ("  Recur \n", "recur"),
+    ("RECUR!!!", "recur"),
+    ("\u201cRecur\u201d", "recur"),  # curly quotes
+    ("'recur'", "recur"),
+    ("recur please", "recur"),
+    ("Please send RECUR.", "recur"),
+    ("Recurrence", "recur"),
+    ("recurrent", "recur"),
+    ("RECURR", "recur"),
+    ("reccur", "recur"),
+    ("Recurr", "recur"),
+    ("recurance", "recur"),
+    ("reoccurrence", "recur"),
+    ("r\u00e9cur", "recur"),  # an accent
+    ("\uff32\uff25\uff23\uff35\uff32", "recur"),  # full-width letters
+    ("recur \U0001f64f", "recur"),  # with an emoji
+    ("What is recurrence?", "answers.what"),
+    ("What\u2019s recurrence", "answers.what"),
+    ("why did it come back", "answers.why"),
+    ("Where does it spread", "answers.where"),
+    ("metastisis", "answers.where"),
+    ("is treatment harder", "answers.harder"),
+    ("suport", "answers.harder"),
+    ("remeber", "answers.remember"),
+    ("diferent", "answers.different"),
+    ("more info", "answers.more_info"),
+    ("where can I call", "contacts"),
+    ("numbr", "contacts"),
+]
+
+
+@pytest.mark.parametrize(("body", "key"), VARIANTS)
+def test_case_spaces_punctuation_quotes_and_misspellings_are_forgiven(send, line, body, key):
+    assert send(body) == [sms(line, key)]
+
+
+@pytest.mark.parametrize("body", ["called", "options", "my cancer is back", "there", "hlep me"])
+def test_fuzzy_matching_does_not_guess_at_ordinary_words(send, line, body):
+    assert send(body) == [sms(line, "unknown")]
+
+
+# --- opt-out and opt-in ----------------------------------------------------------------------------------
+AFTER_STOP = ["RECUR", "1", "NCI", "hello", "", "STOP", "stop please", "recur please"]
+
+
+@pytest.mark.parametrize("env", ["app", "twilio"], indirect=True)
+@pytest.mark.parametrize("word", OPT_OUT_WORDS)
+def test_stop_silence_then_start_and_replies_again(send, line, word):
+    mode = line.settings.sms_opt_out_replies
+    number = line.hash_number(CALLER)
+    sent: list[str] = []
+    sent += send("RECUR")
+    assert sent == [sms(line, "recur")]
+
+    confirmation = send(word.lower() if word == "END" else word)
+    assert line.storage.is_opted_out(number)
+    assert confirmation == ([sms(line, "stop")] if mode == "app" else [])  # Twilio confirms in its mode
+    sent += confirmation
+
+    for body in AFTER_STOP:
+        assert send(body) == [], f"{body!r} was answered after STOP"
+    assert send(None, NumMedia=1) == []
+    # HELP still answers anyone (CTIA), and says how to stop.
+    assert send("HELP") == [sms(line, "help")]
+    assert line.storage.is_opted_out(number)
+
+    stop_text = sms(line, "stop")
+    assert sum(reply == stop_text for reply in sent) == (1 if mode == "app" else 0), "at most one confirmation"
+
+    for opt_in in OPT_IN_WORDS:
+        send(word)  # out again, to try each opt-in word
+        assert send(opt_in.lower()) == ([sms(line, "start")] if mode == "app" else [])
+        assert not line.storage.is_opted_out(number)
+        assert send("RECUR") == [sms(line, "recur")]
+
+
+@pytest.mark.parametrize("env", ["app"], indirect=True)
+def test_a_second_stop_is_not_confirmed_again(send, line):
+    assert send("STOP") == [sms(line, "stop")]
+    assert send("STOP") == []
+    assert send("quit") == []
+
+
+@pytest.mark.parametrize("body", ["stop please", "Stop.", "STOPP", "please cancel", "stop texting me", "STOP!"])
+def test_opt_out_words_match_only_exactly_as_twilio_does(send, line, body):
+    """Twilio opts out only on the single word; the line agrees, and tells the texter the word."""
+    (reply,) = send(body)
+    assert not line.storage.is_opted_out(line.hash_number(CALLER))
+    assert "STOP" in reply
+
+
+@pytest.mark.parametrize("body", ["stop", " Stop ", "sToP", "\tunsubscribe\n", "OptOut"])
+def test_opt_out_words_match_in_any_case_trimmed(send, line, body):
+    send(body)
+    assert line.storage.is_opted_out(line.hash_number(CALLER))
+
+
+def test_the_voice_line_does_not_text_a_number_that_texted_stop(send, call, line, twilio):
+    main_menu = yaml.safe_load((ROOT / "prompts" / "menu.yaml").read_text())["menus"]["main"]
+    text_key = next(key for key, target in main_menu.items() if target == "text")
+    send("STOP")
+    c = call(caller=CALLER).press(text_key)
+    assert line.script("en").text("text.opted_out").split(".")[0] in c.text
+    assert twilio.messages == []
+    send("START")
+    call(caller=CALLER).press(text_key)
+    assert len(twilio.messages) == 1
+
+
+def test_a_texter_opting_out_does_not_affect_another(send, line):
+    send("STOP", sender="+16175550111")
+    assert send("RECUR", sender="+16175550122") == [sms(line, "recur")]
+
+
+# --- bad input ---------------------------------------------------------------------------------------------
+BAD = [
+    ("empty", ""),
+    ("spaces", "   \n\t "),
+    ("long", "x" * 5000),
+    ("long words", "please tell me " * 340),
+    ("emoji", "\U0001f600\U0001f64f\u2764\ufe0f"),
+    ("control", "\x00\x01\x07\x1b[31m\x7f"),
+    ("markup", "<Response><Message>hi</Message></Response>"),
+    ("script", "<script>alert(1)</script>"),
+    ("sql", "'; DROP TABLE opt_outs; --"),
+    ("sql or", "1' OR '1'='1"),
+    ("entities", "&amp; &#x0; ]]> <![CDATA[ x ]]>"),
+    ("rtl", "\u202eRUCER"),
+    ("digits", "9" * 5000),
+]
+
+
+@pytest.mark.parametrize(("name", "body"), BAD, ids=[n for n, _ in BAD])
+def test_bad_input_gets_valid_twiml_and_changes_nothing(send, line, tmp_path, caplog, name, body):
+    before = counts(line)
+    with caplog.at_level(logging.DEBUG):
+        (reply,) = send(body)
+    assert reply in {sms(line, "help"), sms(line, "unknown"), sms(line, "recur")}
+    assert counts(line) == before
+    assert CALLER[2:] not in caplog.text
+
+
+def test_missing_body_and_missing_from_get_the_help_text(send, line):
+    assert send(None) == [sms(line, "help")]
+    assert send("RECUR", sender=None) == [sms(line, "recur")]
+    assert send("STOP", sender=None) == []  # nobody to record or confirm
+
+
+@pytest.mark.parametrize(("body", "key"), [(None, "help"), ("", "help"), ("RECUR", "recur"), ("3", f"answers.{TOPICS[2]}"), ("hi", "help")])
+def test_media_messages_get_the_help_text_or_the_keyword_found(send, line, body, key):
+    extra = {"NumMedia": 2, "MediaUrl0": "https://api.twilio.com/media/ME1", "MediaContentType0": "image/jpeg"}
+    assert send(body, **extra) == [sms(line, key)]
+
+
+@pytest.mark.parametrize("num_media", ["abc", "-1", "99999999999999999999", ""])
+def test_a_strange_num_media_is_ignored(send, line, num_media):
+    assert send("RECUR", NumMedia=num_media) == [sms(line, "recur")]
+
+
+def test_a_long_text_still_finds_its_keyword(send, line):
+    assert send("x " * 800 + "NCI") == [sms(line, "contacts")]
+
+
+def test_nothing_of_the_text_is_logged_or_stored(send, line, caplog, tmp_path):
+    body = "RECUR my name is Zebulon, I am at 617-555-0142"
+    with caplog.at_level(logging.DEBUG):
+        assert send(body) == [sms(line, "recur")]
+        send("STOP")
+    line.usage.flush()
+    assert "Zebulon" not in caplog.text and "555-0142" not in caplog.text and CALLER[2:] not in caplog.text
+    assert '"keyword":"recur"' in caplog.text  # the log line names the keyword, nothing more
+    db = b"".join(p.read_bytes() for p in tmp_path.glob("ivr.sqlite3*"))
+    assert b"Zebulon" not in db and b"555-0142" not in db and CALLER[2:].encode() not in db
+    assert line.storage.is_opted_out(line.hash_number(CALLER))
+
+
+# --- signatures and errors ---------------------------------------------------------------------------------
+def test_unsigned_or_badly_signed_texts_are_refused_and_change_nothing(client, line):
+    params = {"From": CALLER, "To": OUR_NUMBER, "Body": "STOP"}
+    assert client.post("/sms", base_url=BASE_URL, data=params).status_code == 403
+    bad = sign("not-the-token", BASE_URL + "/sms", params)
+    assert client.post("/sms", base_url=BASE_URL, data=params, headers=bad).status_code == 403
+    other = sign(AUTH_TOKEN, BASE_URL + "/sms", {**params, "Body": "RECUR"})
+    assert client.post("/sms", base_url=BASE_URL, data=params, headers=other).status_code == 403
+    elsewhere = sign(AUTH_TOKEN, "https://other.example.org/sms", params)
+    assert client.post("/sms", base_url=BASE_URL, data=params, headers=elsewhere).status_code == 403
+    assert not line.storage.is_opted_out(line.hash_number(CALLER))
+
+
+def test_an_error_in_the_sms_route_answers_with_the_help_text_and_is_logged(send, line, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(line.sms.matcher, "match", broken)
+    with caplog.at_level(logging.ERROR):
+        assert send("RECUR") == [sms(line, "help")]
+    assert "boom" in caplog.text and CALLER[2:] not in caplog.text
+
+
+def test_a_get_or_an_unknown_sms_path_answers_with_the_help_text(client, line):
+    for method, path in (("get", "/sms"), ("post", "/sms/nowhere")):
+        headers = sign(AUTH_TOKEN, BASE_URL + path, {})
+        response = getattr(client, method)(path, base_url=BASE_URL, headers=headers)
+        assert response.status_code == 200
+        assert message_texts(check_twiml(response.data, kind="sms")) == [sms(line, "help")]
+
+
+@pytest.mark.parametrize("env", ["app"], indirect=True)
+def test_with_the_database_down_texts_are_still_answered_and_stop_is_not_falsely_confirmed(send, line):
+    with line.storage.engine.begin() as conn:
+        conn.execute(text("DROP TABLE opt_outs"))
+    assert send("RECUR") == [sms(line, "recur")]
+    assert send("STOP") == []
+    assert send("START") == []
+    assert send("HELP") == [sms(line, "help")]
+
+
+def test_the_texter_simulator_plays_a_conversation(client, line):
+    texter = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER)
+    assert texter.send("recur") and texter.reply == sms(line, "recur")
+    texter.send("STOP")
+    assert texter.send("1") == [] and texter.reply == ""
+    assert texter.send(None, From=None) == [sms(line, "help")]
+
+
+# --- the words -------------------------------------------------------------------------------------------------
+def sms_texts(language: content.Language, contacts) -> dict[str, str]:
+    """Every text the line can send in one language, as sent (placeholders filled)."""
+    words = language.sms
+    keys = [*content.SMS_TEXTS, *(f"answers.{t}" for t in words["topics"])]
+    return {key: content.render_sms(content._get(words, key), contacts, words) for key in keys}
+
+
+def test_every_sms_text_is_gsm7_within_its_budget_and_at_most_4_segments():
+    loaded = content.load(ROOT / "prompts")
+    rows = []
+    for code, language in loaded.languages.items():
+        for key, sent in sms_texts(language, loaded.contacts).items():
+            count = gsm.segments(sent)
+            budget = language.budgets.get(key, content.DEFAULT_BUDGET)
+            rows.append((f"{code}/sms.yaml", key, len(sent), count, budget))
+            assert gsm.is_gsm7(sent), f"{code} {key}: {gsm.bad_characters(sent)}"
+            assert count <= budget <= content.MAX_SEGMENTS, f"{code} {key}: {count} segments, budget {budget}"
+    print("\n".join(f"{f} {k:20} {n:4} chars {c} segment(s) (budget {b})" for f, k, n, c, b in rows))
+    short = sum(1 for *_, c, _ in rows if c <= 2)
+    assert short * 2 > len(rows), "most texts should be 1 or 2 segments"
+
+
+def test_the_segment_counter_agrees_with_twilios_rules():
+    assert gsm.segments("a" * 160) == 1 and gsm.segments("a" * 161) == 2 and gsm.segments("a" * 306) == 2
+    assert gsm.segments("a" * 307) == 3 and gsm.segments("[" * 80) == 1 and gsm.segments("[" * 81) == 2
+    assert gsm.segments("\u2019" + "a" * 69) == 1 and gsm.segments("\u2019" + "a" * 70) == 2
+
+
+def test_every_reply_the_line_can_send_is_plain_gsm7(line):
+    assert line.sms.texts, "replies are rendered at start-up"
+    for (code, key), sent in line.sms.texts.items():
+        assert gsm.is_gsm7(sent) and gsm.segments(sent) <= content.MAX_SEGMENTS, (code, key)
+        assert "{" not in sent, f"{code} {key}: a placeholder was left in"
+        assert line.sms.reply(code, key).startswith(b'<?xml version="1.0" encoding="UTF-8"?><Response><Message>')
+
+
+def test_keywords_of_another_language_answer_in_that_language():
+    matcher = Matcher(
+        {
+            "en": {"stop": ["STOP"], "help": ["HELP"], "recur": ["RECUR"]},
+            "es": {"stop": ["PARAR", "NO M\u00c1S"], "help": ["AYUDA"], "recur": ["RECURRENCIA"]},
+        },
+        ["what"],
+    )
+    assert (matcher.match("recurrencia").intent, matcher.match("recurrencia").lang) == ("recur", "es")
+    assert (matcher.match("Recurencia").intent, matcher.match("Recurencia").lang) == ("recur", "es")
+    assert (matcher.match("no mas").intent, matcher.match("No m\u00e1s").lang) == ("stop", "es")
+    assert matcher.match("recur").lang == "en" and matcher.match("ayuda").intent == "help"
+    assert matcher.match("1").lang is None  # numbers are the same in every language
+
+
+# --- checking sms.yaml at start-up ----------------------------------------------------------------------------
+SMS = "prompts/en/sms.yaml"
+
+
+def test_an_opt_out_word_used_by_another_keyword_is_refused(prompts):
+    edit(prompts / "en" / "sms.yaml", "  help: [HELP, INFO]", "  help: [HELP, INFO, Stop]")
+    found = problems(prompts)
+    assert (SMS, "keywords.help", "'Stop' is also an opt-out word of 'stop'; a word can mean one thing only") in found
+
+
+def test_a_word_twilio_treats_as_opt_out_must_be_listed(prompts):
+    edit(prompts / "en" / "sms.yaml", "END, QUIT, REVOKE", "END, REVOKE")
+    assert (SMS, "keywords.stop", "must list QUIT: Twilio treats it as stop, and so must the line") in problems(prompts)
+
+
+def test_an_unquoted_yes_is_explained(prompts):
+    edit(prompts / "en" / "sms.yaml", '[START, "YES", UNSTOP]', "[START, YES, UNSTOP]")
+    found = problems(prompts)
+    assert any(key == "keywords.start" and "in quotes" in reason for _, key, reason in found)
+
+
+def test_a_topic_without_an_answer_or_an_answer_without_a_topic(prompts):
+    edit(prompts / "en" / "sms.yaml", "topics: [what, why,", "topics: [what, whence, why,")
+    found = problems(prompts)
+    assert (SMS, "answers.whence", "is missing or empty (every topic needs a title and an answer)") in found
+    assert (SMS, "titles.whence", "is missing or empty (every topic needs a title and an answer)") in found
+    edit(prompts / "en" / "sms.yaml", "topics: [what, whence, why,", "topics: [what,")
+    assert (SMS, "answers.why", "is not in topics, so no number reaches it") in problems(prompts)
+
+
+def test_an_unknown_intent_and_a_number_as_keyword(prompts):
+    edit(prompts / "en" / "sms.yaml", "  help: [HELP, INFO]", "  help: [HELP, INFO, '12']\n  weather: [RAIN]")
+    found = problems(prompts)
+    assert (SMS, "keywords.help", f"'12': numbers are for topics (1-{len(TOPICS)})") in found
+    assert any(key == "keywords.weather" and "neither" in reason for _, key, reason in found)
+
+
+def test_a_reply_over_its_budget_or_with_a_curly_quote(prompts):
+    edit(prompts / "en" / "sms.yaml", "Sorry, we did not understand.", "Sorry, we didn\u2019t understand.")
+    edit(prompts / "en" / "sms.yaml", "  answers.what: 2", "  answers.what: 1")
+    found = problems(prompts)
+    assert any(key == "unknown" and "U+2019" in reason for _, key, reason in found)
+    assert any(key == "answers.what" and reason.startswith("is 2 segments") for _, key, reason in found)
+
+
+def test_a_word_with_two_meanings_across_languages(prompts):
+    shutil.copytree(prompts / "en", prompts / "xx")
+    edit(prompts / "xx" / "sms.yaml", "  help: [HELP, INFO]", "  help: [HELP]")
+    edit(prompts / "xx" / "sms.yaml", "  recur: [RECUR,", "  recur: [INFO, RECUR,")
+    edit(prompts / "xx" / "sms.yaml", "topics: [what, why,", "topics: [why, what,")
+    found = problems(prompts)
+    assert ("prompts/xx/sms.yaml", "keywords.recur", "'INFO' means 'help' in en/sms.yaml") in found
+    assert ("prompts/xx/sms.yaml", "topics", "must be the same list as in en/sms.yaml: a number means one topic") in found

@@ -1,0 +1,191 @@
+"""Para español: a whole Spanish call and a Spanish texting session, as a caller and a texter see them."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import pytest
+
+from ivr import content, gsm
+from ivr.config import ROOT, load_settings
+from ivr.migrate import upgrade
+from ivr.simulator import Call, FlaskTransport, Texter
+from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
+from tests.prompt_edits import edit, problems
+from tests.test_voice import path_to
+
+# Facts of the handout each Spanish answer must keep (lower case, as heard).
+HECHOS = {
+    "what": ["regresa", "vuelve a aparecer", "mismo lugar", "otra parte del cuerpo", "cáncer recurrente"],
+    "why": ["células cancerosas", "después del tratamiento", "demasiado pequeñas", "seguimiento", "científicos no saben"],
+    "where": ["mismo lugar", "parte diferente del cuerpo", "metástasis"],
+    "different": ["emociones", "conocimiento", "experiencia", "efectos secundarios", "tratamientos nuevos y mejores"],
+    "harder": ["exigente", "familia", "médicos y enfermeras", "psicólogo de la salud", "trabajadores sociales de oncología",
+               "comunidad de fe", "proveedor de atención médica"],
+    "remember": ["no falló el tratamiento", "no hizo nada malo", "calma", "cansarle", "metas pequeñas", "seres queridos",
+                 "sentido"],
+    "more_info": ["estudios clínicos", "1-800-422-6237", "www.cancer.gov/espanol", "sociedad estadounidense de oncología clínica",
+                  "1-888-651-3038", "www.cancer.net"],
+}  # fmt: skip
+
+
+def en_espanol(call) -> Call:
+    c = call().press("9")
+    assert "Menú principal" in c.text
+    return c
+
+
+def test_the_first_thing_heard_offers_spanish_in_a_spanish_voice(call, signed_post):
+    c = call()
+    first = next(e for e in c.events if e.kind == "say")
+    assert first.detail == "Para español, oprima 9."
+    assert c.events[-1].data["language"] == "en-US"
+    says = ET.fromstring(signed_post("/voice", {"To": OUR_NUMBER}).data).find("Gather").findall("Say")
+    assert says[0].get("voice") == "Polly.Lupe" and says[0].get("language") == "es-US"
+    assert says[1].get("voice") == "Polly.Joanna" and says[1].get("language") == "en-US"
+
+
+def test_nine_switches_everything_to_spanish(call):
+    c = en_espanol(call)
+    assert "información del Instituto Nacional del Cáncer" not in c.text  # the welcome says it in its own words
+    assert "No es consejo médico" in c.text and "Para español" not in c.text
+    gather = c.events[-1].data
+    assert gather["language"] == "es-US" and "por qué regresó" in gather["hints"]
+    assert gather["action"].startswith("/voice/es/")
+
+
+@pytest.mark.parametrize("answer", sorted(HECHOS))
+def test_every_spanish_answer_keeps_the_handouts_facts(call, answer):
+    c = en_espanol(call)
+    for key in path_to(answer):
+        c.press(key)
+    heard = c.text.lower()
+    for fact in HECHOS[answer]:
+        assert fact in heard, f"{answer}: falta {fact!r}"
+    assert "para escucharlo otra vez, oprima 1" in heard
+
+
+def test_spanish_speech_lands_on_the_answer(call):
+    c = en_espanol(call).say("¿por qué regresó mi cáncer?")
+    assert "científicos no saben" in c.text.lower()
+
+
+def test_spanish_transfers_and_a_failed_one(call):
+    c = en_espanol(call).press("0")
+    assert "Le estamos comunicando con el Centro de Contacto del Instituto Nacional del Cáncer" in c.text
+    assert c.dialled[-1]["number"] == "+18004226237" and c.dialled[-1]["callerId"] == OUR_NUMBER
+    c.dial_ends("busy")
+    assert "ocupada" in c.text and "mensaje de texto" in c.text
+    c = en_espanol(call).press("3").press("2")
+    assert c.dialled[-1]["number"] == "+18886513038" and "inglés" in c.text
+
+
+def test_spanish_text_me_sends_the_spanish_numbers(call, twilio):
+    c = en_espanol(call).press("4")
+    assert "Le enviamos un mensaje de texto" in c.text
+    [message] = twilio.messages
+    body = message["Body"]
+    assert "www.cancer.gov/espanol" in body and "1-800-422-6237" in body and "888-651-3038" in body
+    assert gsm.is_gsm7(body) and gsm.segments(body) <= 2
+
+
+def test_spanish_text_me_failures_are_spanish_too(call, twilio):
+    twilio.answer("error", 21614)
+    c = en_espanol(call).press("4")
+    assert "no puede recibir mensajes de texto" in c.text and c.text.count("1-800-422-6237") == 2
+    c = en_espanol(lambda: call(caller="anonymous")).press("4")
+    assert "No podemos ver su número" in c.text
+
+
+def test_spanish_silence_errors_and_goodbye(call, signed_post):
+    c = en_espanol(call).silence()
+    assert "No escuché una opción" in c.text
+    c.silence().silence()
+    assert "Adiós" in c.text and c.ended
+    c = en_espanol(call).press("7")
+    assert c.text.startswith("Lo siento, esa no es una de las opciones.")
+    response = signed_post("/voice/es/menu/nowhere", {"CallSid": "CA1"})
+    assert "algo salió mal" in response.data.decode()
+    fallback = signed_post("/voice/fallback", {"ErrorCode": "11200"}).data.decode()
+    assert "This line is having a problem" in fallback and "Esta línea tiene un problema" in fallback
+
+
+def test_spanish_outside_hours(call, line):
+    line.clock = lambda: datetime(2026, 11, 28, 16, 0, tzinfo=UTC)  # a Saturday
+    c = en_espanol(call).press("0")
+    assert "está cerrado en este momento" in c.text
+    assert "de lunes a viernes, de 9:00 a 21:00, hora del Este" in c.text
+    c.press("2")
+    assert c.dialled[-1]["number"] == "+18004226237"
+
+
+def test_a_number_configured_to_start_in_spanish(tmp_path, twilio):
+    from ivr import create_app
+
+    settings = load_settings(make_env(tmp_path, twilio.url, IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es"))
+    upgrade(settings.database_url)
+    client = create_app(settings).test_client()
+    c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()
+    assert c.heard[0] == "For English, press 9." and "Menú principal" in c.text
+    c.press("9")
+    assert "Main menu" in c.text
+    other = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called="+16175550101").start()
+    assert "Para español" in other.text  # other numbers still start in English
+
+
+# --- texts ---------------------------------------------------------------------------------------
+@pytest.fixture
+def texter(client):
+    return Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER)
+
+
+def test_a_spanish_texting_session(texter):
+    [menu] = texter.send("RECURRENCIA")
+    assert "Responda un numero" in menu and "1 ¿Qué es la recurrencia?" in menu
+    [answer] = texter.send("3")  # a bare number after the Spanish menu is answered in Spanish
+    assert answer.startswith("¿Donde sucede la recurrencia?")
+    [contacts] = texter.send("llamar")
+    assert "Centro de Contacto del Instituto Nacional del Cancer" in contacts and "lun a vie 9am a 9pm" in contacts
+    [help_text] = texter.send("AYUDA")
+    for required in ("Linea Cancer Recurrente", "1-800-422-6237", "1 msj/pedido", "tarifas de msj y datos", "STOP"):
+        assert required in help_text
+    [english] = texter.send("RECUR")
+    assert english.startswith("Facts on cancer")
+    [answer] = texter.send("3")
+    assert answer.startswith("Where does recurrence happen?")
+
+
+@pytest.mark.parametrize("word", ["PARAR", "alto", "No más", "NO MAS"])
+def test_spanish_opt_out_words_confirm_once_then_silence_until_start(texter, line, word):
+    texter.send("RECURRENCIA")
+    [confirmation] = texter.send(word)  # Twilio does not know these words, so the line confirms
+    assert "ya no recibira textos" in confirmation
+    assert line.storage.is_opted_out(line.hash_number(CALLER))
+    assert texter.send("RECURRENCIA") == [] and texter.send("3") == []
+    assert texter.send(word) == []  # no second confirmation
+    assert texter.send("START") == []  # Twilio's own word: Twilio confirms it (IVR_SMS_OPT_OUT_REPLIES=twilio)
+    assert not line.storage.is_opted_out(line.hash_number(CALLER))
+    assert texter.send("RECURRENCIA")
+
+
+def test_after_a_spanish_opt_out_the_voice_line_will_not_text(texter, call, twilio):
+    texter.send("PARAR")
+    c = call().press("9").press("4")
+    assert "pidió no recibir mensajes de texto" in c.text
+    assert twilio.messages == []
+
+
+def test_every_spanish_sms_text_is_gsm7_and_marked_for_review():
+    loaded = content.load(ROOT / "prompts")
+    es = loaded.languages["es"]
+    assert "medical translator" in es.sms["status"] and "medical translator" in es.voice["status"]
+    for key in ("numbers", "recur", "contacts", "help", "stop", "start", "unknown"):
+        text = content.render_sms(es.sms[key], loaded.contacts, es.sms)
+        assert gsm.is_gsm7(text), key
+        assert gsm.segments(text) <= es.budgets.get(key, 2) <= 4
+
+
+def test_a_language_missing_a_key_the_other_has_stops_start_up(prompts):
+    edit(prompts / "es" / "voice.yaml", 'goodbye: "Gracias por llamar. Cuídese mucho. Adiós."\n', "")
+    assert ("prompts/es/voice.yaml", "goodbye", "is missing; en/voice.yaml has it") in problems(prompts)

@@ -1,0 +1,162 @@
+"""flask --app app call: the terminal phone shows exactly what a caller hears, transfers and texts; sends nothing."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from ivr import gsm
+from tests.cli_helpers import copy_prompts, edit, flask
+
+MENU = yaml.safe_load(open("prompts/menu.yaml").read())["menus"]
+TALK = next(k for k, v in MENU["main"].items() if v == "talk")
+ASCO = next(k for k, v in MENU["talk"].items() if v == "asco")  # ASCO has no opening hours: the same at any time
+TEXT = next(k for k, v in MENU["main"].items() if v == "text")
+
+
+def parse(output: str) -> list[tuple[str, str]]:
+    """The terminal's output as (what, text): line (heard), you (typed), dial, text (sent), end."""
+    items: list[tuple[str, str]] = []
+    for raw in output.splitlines():
+        if raw.startswith("line: "):
+            items.append(("line", raw[6:]))
+        elif raw.startswith("you> "):
+            items.append(("you", raw[5:]))
+        elif raw.startswith("-> connecting to "):
+            items.append(("dial", raw[len("-> connecting to ") :]))
+        elif raw.startswith("-> text to the caller ("):
+            items.append(("text", ""))
+            items.append(("text-size", raw))
+        elif raw.startswith("[") and raw.endswith("]"):
+            items.append(("end", raw))
+        elif raw.startswith("     ") and items and items[-1][0] == "text-size":
+            items[-2] = ("text", (items[-2][1] + " " + raw.strip()).strip())
+        elif raw.startswith("      ") and items and items[-1][0] == "line":
+            items[-1] = ("line", items[-1][1] + " " + raw.strip())
+        elif raw.startswith("     ") and len(items) > 1 and items[-2][0] == "text":
+            items[-2] = ("text", items[-2][1] + " " + raw.strip())
+    return [i for i in items if i[0] != "text-size"]
+
+
+def heard(items) -> list[str]:
+    return [text for kind, text in items if kind == "line"]
+
+
+@pytest.fixture
+def run_call(app):
+    def run(*args: str, input: str | None = None):
+        result = app.test_cli_runner().invoke(args=["call", *args], input=input, catch_exceptions=False)
+        assert "Traceback" not in result.output
+        return result
+
+    return run
+
+
+def test_a_scripted_run_shows_what_the_simulated_call_hears(env, call, twilio):
+    keys = ["1", "2", "", "why did it come back", TALK, ASCO]
+    result = flask("call", "--keys", ",".join(keys), env=env)
+    assert result.returncode == 0, result.stderr
+    items = parse(result.stdout)
+    # The same call through the tests' own simulator: the terminal must show exactly what it heard.
+    c = call()
+    expected = list(c.heard)
+    for key in keys:
+        c.respond(key)
+        expected += c.heard
+    c.dial_ends("completed")
+    expected += c.heard
+    assert heard(items) == expected
+    assert [text for kind, text in items if kind == "you"] == keys
+    assert ("dial", "ASCO 888-651-3038") in items
+    assert "how does the transfer end? [a]nswered, [b]usy, [n]o answer, [f]ailed > completed" in result.stdout
+    assert items[-1] == ("end", "[the line hangs up]")
+    assert twilio.requests == []
+
+
+def test_text_me_shows_the_text_and_sends_nothing(run_call, line, twilio):
+    result = run_call(input=f"{TEXT}\nq\n")
+    assert result.exit_code == 0
+    items = parse(result.output)
+    body = line.sms_text("en", "numbers")
+    assert ("text", " ".join(body.split())) in items
+    segments = gsm.segments(body)
+    size = f"{segments} segment{'s' if segments > 1 else ''} ({len(body)} characters)"
+    assert f"-> text to the caller (*********23), {size}:" in result.output
+    assert "sent you a text message" in heard(items)[-2]
+    assert items[-1] == ("end", "[you hang up]")
+    assert twilio.messages == []
+    assert line.storage.count_texts() == 0  # the practice line has its own throwaway database
+
+
+def test_silence_speech_and_star_interactively(run_call, line):
+    words = line.script("en").words
+    result = run_call(input="1\n\nwhy did it come back\n*\n")
+    items = parse(result.output)
+    said = heard(items)
+    silence = " ".join(words["silence_warning"].split())
+    assert any(s.startswith(silence) for s in said)
+    assert any(s.startswith("Why does recurrence happen?") for s in said)
+    assert said[-1].startswith(" ".join(words["menus"]["main"].split()))
+    assert items[-1] == ("end", "[you hang up]")  # end of input hangs up
+
+
+def test_a_busy_transfer_comes_back_to_the_menu_and_an_answered_one_ends_the_call(run_call, line):
+    words = line.script("en").words
+    busy = parse(run_call(input=f"{TALK}\n{ASCO}\nx\nb\n1\nq\n").output)
+    assert ("dial", "ASCO 888-651-3038") in busy
+    said = heard(busy)
+    assert any(s.startswith(" ".join(words["transfer"]["busy"].split())) for s in said)
+    assert any(kind == "text" for kind, _ in busy)  # 1 after a failed transfer: the numbers by text
+    answered = run_call(input=f"{TALK}\n{ASCO}\na\n")
+    assert answered.exit_code == 0
+    items = parse(answered.output)
+    assert heard(items)[-1] == " ".join(words["goodbye"].split())
+    assert items[-1] == ("end", "[the line hangs up]")
+    assert "please type a, b, n or f" in run_call(input=f"{TALK}\n{ASCO}\nx\na\n").output
+
+
+def test_a_withheld_caller_id_gets_the_numbers_read_not_texted(run_call, line):
+    result = run_call("--from", "anonymous", "--keys", TEXT)
+    items = parse(result.output)
+    assert not any(kind == "text" for kind, _ in items)
+    assert "1-800-422-6237" in heard(items)[-2]
+
+
+def test_the_number_given_with_from_gets_the_text(run_call):
+    result = run_call("--from", "(617) 555-0142", "--keys", TEXT)
+    assert "-> text to the caller (*********42), " in result.output
+    assert "617" not in result.output  # a number is shown masked, as in a log
+
+
+def test_an_unknown_language_is_one_clear_line(run_call, line):
+    result = run_call("--lang", "xx")
+    assert result.exit_code == 1
+    languages = ", ".join(sorted(line.content.languages))
+    assert result.output.strip().splitlines()[-1] == f"Error: no language 'xx' in {line.settings.prompts_dir} (there is: {languages})"
+
+
+def test_lang_starts_in_any_language_present_in_prompts(tmp_path, env):
+    prompts = copy_prompts(tmp_path)
+    for other in prompts.iterdir():  # only English and a copy of it
+        if other.is_dir() and other.name != "en":
+            shutil.rmtree(other)
+    shutil.copytree(prompts / "en", prompts / "fr")
+    edit(prompts / "fr" / "voice.yaml", "welcome: >-\n", "welcome: >-\n  Bonjour, ceci est un essai.\n")
+    menu = yaml.safe_load((prompts / "menu.yaml").read_text())
+    menu["languages"] = {"en": "9", "fr": "9"}  # each language offered with 9 in the other
+    (prompts / "menu.yaml").write_text(yaml.safe_dump(menu))
+    env = {**env, "IVR_PROMPTS_DIR": str(prompts)}
+    french = flask("call", "--lang", "fr", "--keys", "", env=env)
+    assert french.returncode == 0, french.stdout + french.stderr
+    assert any("Bonjour, ceci est un essai." in s for s in heard(parse(french.stdout)))
+    english = flask("call", "--keys", "", env=env)
+    assert not any("Bonjour" in s for s in heard(parse(english.stdout)))
+
+
+def test_lang_starts_each_shipped_language_with_its_own_welcome(run_call, line):
+    for lang, script in line.scripts.items():
+        items = parse(run_call("--lang", lang, "--keys", "").output)
+        welcome = " ".join(script.text("welcome").split())
+        assert any(said.startswith(welcome) for said in heard(items)), lang

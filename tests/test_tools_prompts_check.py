@@ -1,0 +1,127 @@
+"""flask --app app prompts check: every problem with file, key and reason; the size of every text; exit status."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from ivr import content, gsm
+from ivr.config import ROOT
+from tests.cli_helpers import clean_environ, copy_prompts, edit, flask
+from tests.conftest import make_env
+
+
+@pytest.fixture
+def env(tmp_path):
+    return make_env(tmp_path, "http://127.0.0.1:9")
+
+
+def replace_answer(prompts, name: str, text: str) -> None:
+    path = prompts / "en" / "voice.yaml"
+    source = path.read_text()
+    new, count = re.subn(rf"(?ms)^  {name}: >-\n.*?(?=^  \w+: )", f"  {name}: {text!r}\n", source, count=1)
+    assert count == 1
+    path.write_text(new)
+
+
+def test_the_shipped_prompts_pass_and_every_text_is_measured(env):
+    result = flask("prompts", "check", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "Traceback" not in out + result.stderr
+    assert out.rstrip().endswith("No problems found.")
+    loaded = content.load(ROOT / "prompts")
+    english = loaded.languages["en"]
+    measured = 0
+    for key, text in content._texts(english.sms):
+        if key.startswith(content.NOT_MESSAGES):
+            continue
+        body = content.render_sms(text, loaded.contacts, english.sms)
+        segments = gsm.segments(body)
+        row = re.search(rf"^  {re.escape(key)} +(\d+) characters  (\d+) segments? \(budget (\d+)\)$", out, re.M)
+        assert row, f"no line for the text {key}"
+        assert (int(row.group(1)), int(row.group(2))) == (len(body), segments)
+        measured += 1
+    assert measured >= 1
+    for name in loaded.answers:
+        row = re.search(rf"^  answers\.{name} +(\d+) characters +(\d+) words  (\d+):(\d\d)$", out, re.M)
+        assert row, f"no line for the answer {name}"
+        minutes, seconds = int(row.group(3)), int(row.group(4))
+        assert 5 <= minutes * 60 + seconds <= 180
+    assert "about 135 words a minute" in out  # 150 at the default 90% rate
+
+
+def test_speaking_time_counts_words_phone_digits_and_pauses_at_the_configured_rate(tmp_path, env):
+    prompts = copy_prompts(tmp_path)
+    # 10 words, a phone number read as 11 digits, one pause of a second: at 100%, 150 words a minute.
+    replace_answer(prompts, "what", "One two three four five six seven eight nine ten.{pause} {nci.phone}")
+    env = {**env, "IVR_PROMPTS_DIR": str(prompts)}
+    at_100 = flask("prompts", "check", env={**env, "IVR_SPEECH_RATE": "100%"})
+    assert at_100.returncode == 0, at_100.stdout
+    row = re.search(r"^  answers\.what +\d+ characters +(\d+) words  (\d+):(\d\d)$", at_100.stdout, re.M)
+    assert row.group(1) == "21"
+    assert int(row.group(3)) == round(21 / 150 * 60 + 1)  # 9 s
+    at_50 = flask("prompts", "check", env={**env, "IVR_SPEECH_RATE": "50%"})
+    row = re.search(r"^  answers\.what +\d+ characters +(\d+) words  (\d+):(\d\d)$", at_50.stdout, re.M)
+    assert int(row.group(3)) == round(21 / 75 * 60 + 1)  # 18 s
+    assert "about 75 words a minute" in at_50.stdout
+
+
+def problem_lines(output: str) -> list[str]:
+    head = re.search(r"^(\d+) problem\(s\): file, key, reason$", output, re.M)
+    assert head, output
+    lines = output[head.end() :].strip().splitlines()
+    assert len(lines) == int(head.group(1))
+    return [line.strip() for line in lines]
+
+
+def test_broken_prompts_are_listed_with_file_key_and_reason_and_exit_1(tmp_path, env):
+    prompts = copy_prompts(tmp_path)
+    edit(prompts / "menu.yaml", '"3": where', '"3": wherever')
+    edit(prompts / "en" / "sms.yaml", "Reply STOP", "Reply \u201cSTOP\u201d")
+    env = {**env, "IVR_PROMPTS_DIR": str(prompts)}
+    result = flask("prompts", "check", env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    found = problem_lines(result.stdout)
+    assert "prompts/menu.yaml: menus.about.3: unknown target 'wherever'" in found
+    assert any(line.startswith("prompts/en/sms.yaml: numbers: has characters outside GSM-7: '\u201c' (U+201C)") for line in found)
+    # The line itself refuses to start on the same prompts, and every other command says why in one line.
+    served = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env={**clean_environ(), **env}, capture_output=True, text=True)
+    assert served.returncode == 1 and "The line cannot start" in served.stderr
+    call = flask("call", "--keys", "1", env=env)
+    assert call.returncode == 1
+    assert call.stderr.strip().splitlines()[-1] == (
+        f"Error: the line cannot start: prompts/ has {len(found)} problem(s); see: flask --app app prompts check"
+    )
+
+
+def test_a_text_over_its_budget_shows_its_segments(tmp_path, env):
+    prompts = copy_prompts(tmp_path)
+    edit(prompts / "en" / "sms.yaml", "numbers: 2", "numbers: 1")
+    result = flask("prompts", "check", env={**env, "IVR_PROMPTS_DIR": str(prompts)})
+    assert result.returncode == 1
+    [line] = [p for p in problem_lines(result.stdout) if p.startswith("prompts/en/sms.yaml: numbers:")]
+    assert re.fullmatch(r"prompts/en/sms.yaml: numbers: is (\d+) segments \((\d+) characters\); its budget is 1", line)
+
+
+def test_bad_settings_are_each_reported_and_the_words_still_checked(env):
+    env = {**env, "IVR_SPEECH_RATE": "fast", "IVR_GATHER_TIMEOUT": "soon"}
+    result = flask("prompts", "check", env=env)
+    assert result.returncode == 1
+    found = problem_lines(result.stdout)
+    assert found == [
+        "environment: IVR_SPEECH_RATE: 'fast': use a percentage such as 90%",
+        "environment: IVR_GATHER_TIMEOUT: 'soon': not a whole number",
+    ]
+    assert re.search(r"^  numbers +\d+ characters", result.stdout, re.M)  # the texts were still measured
+
+
+def test_missing_credentials_are_notes_not_problems(env):
+    env = {**env, "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": ""}
+    result = flask("prompts", "check", env=env)
+    assert result.returncode == 0
+    assert "TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)" in result.stdout

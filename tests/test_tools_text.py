@@ -1,0 +1,86 @@
+"""flask --app app text "RECUR": the reply a texter gets, with its segment count, through the real POST /sms."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from ivr import gsm
+from ivr.simulator import FlaskTransport, Texter
+from ivr.storage import opt_outs
+from tests.cli_helpers import flask
+from tests.conftest import AUTH_TOKEN, BASE_URL
+
+
+@pytest.fixture
+def run_text(app):
+    def run(*bodies: str):
+        result = app.test_cli_runner().invoke(args=["text", *bodies], catch_exceptions=False)
+        assert "Traceback" not in result.output
+        return result
+
+    return run
+
+
+def replies(output: str) -> list[tuple[str, str, str]]:
+    """(what was texted, the reply unwrapped, its size line) for each reply in the output."""
+    found, sent, reply = [], None, None
+    for raw in output.splitlines():
+        if raw.startswith("you:  "):
+            sent = raw[6:]
+        elif raw.startswith("line: "):
+            reply = raw[6:]
+            if reply == "(no reply)":
+                found.append((sent, "", ""))
+                reply = None
+        elif raw.startswith("      [") and reply is not None:
+            found.append((sent, reply, raw.strip()[1:-1]))
+            reply = None
+        elif raw.startswith("      ") and reply is not None:
+            reply += " " + raw.strip()
+    return found
+
+
+def expected_size(text: str) -> str:
+    segments = gsm.segments(text)
+    return f"{segments} segment{'s' if segments != 1 else ''}, {len(text)} characters, GSM-7"
+
+
+def test_the_reply_to_recur_is_what_a_texter_gets(env, client):
+    result = flask("text", "RECUR", env=env)
+    assert result.returncode == 0, result.stderr
+    [(sent, reply, size)] = replies(result.stdout)
+    real = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL).send("RECUR")
+    assert sent == "RECUR" and len(real) == 1
+    assert reply == " ".join(real[0].split())
+    assert size == expected_size(real[0])
+
+
+def test_a_conversation_opt_out_and_back_in_on_a_throwaway_database(run_text, line):
+    result = run_text("stop", "RECUR", "START", "“recur” please")
+    assert result.exit_code == 0
+    got = replies(result.output)
+    assert [sent for sent, _, _ in got][:2] == ["stop", "RECUR"]
+    assert got[1][1] == ""  # after STOP, nothing at all until START
+    last_sent, last_reply, last_size = got[-1]
+    assert last_sent == "“recur” please" and last_reply and last_size.endswith("GSM-7")
+    with line.storage.engine.connect() as conn:  # the line's own database never saw this texter
+        assert conn.execute(select(func.count()).select_from(opt_outs)).scalar_one() == 0
+
+
+def test_every_reply_is_measured_as_twilio_bills_it(run_text, client):
+    bodies = ["HELP", "1", "NCI", "hello"]
+    result = run_text(*bodies)
+    texter = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender="+16175550177")
+    for (sent, reply, size), body in zip(replies(result.output), bodies, strict=True):
+        [real] = texter.send(body)
+        assert sent == body and reply == " ".join(real.split()) and size == expected_size(real)
+        assert re.fullmatch(r"\d segments?, \d+ characters, GSM-7", size)
+
+
+def test_text_needs_at_least_one_text(run_text):
+    result = run_text()
+    assert result.exit_code == 2
+    assert "Missing argument '\"TEXT\"...'" in result.output

@@ -1,0 +1,245 @@
+"""A caller's view of the voice line: every answer, both transfers, the text, silence and errors."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from ivr.config import ROOT
+from tests.conftest import CALLER, OUR_NUMBER
+from tests.handout_facts import FACTS
+
+MENU = yaml.safe_load((ROOT / "prompts" / "menu.yaml").read_text())["menus"]
+
+
+def path_to(target: str, menu: str = "main") -> list[str] | None:
+    """Keys to press from ``menu`` to reach ``target``, by menu.yaml."""
+    for key, option in MENU[menu].items():
+        if option == target:
+            return [key]
+        if option in MENU and option != "main":
+            rest = path_to(target, option)
+            if rest:
+                return [key, *rest]
+    return None
+
+
+def test_welcome_says_what_the_line_is_then_the_main_menu(call):
+    c = call()
+    assert c.waiting == "gather"
+    heard = c.text.lower()
+    assert "national cancer institute" in heard and "not medical advice" in heard
+    assert heard.count("press") <= 6  # five choices and the 0 hint
+    gather = c.events[-1].data
+    assert gather["input"] == "dtmf speech" and "why did it come back" in gather["hints"]
+
+
+@pytest.mark.parametrize("answer", sorted(FACTS))
+def test_every_answer_is_reachable_by_keypad_and_keeps_the_handouts_facts(call, answer):
+    keys = path_to(answer)
+    assert keys and len(keys) <= 3, f"{answer} must be at most 3 levels deep"
+    c = call()
+    for key in keys:
+        c.press(key)
+    heard = c.text.lower()
+    for fact in FACTS[answer]:
+        assert fact in heard, f"{answer}: missing {fact!r}"
+    assert "oncologists" not in heard
+    assert "to hear that again, press 1" in heard and c.waiting == "gather"
+
+
+def test_every_menu_has_at_most_five_choices():
+    assert all(len(options) <= 5 for options in MENU.values())
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("why did it come back", "scientists do not know"),
+        ("what is recurrence", "recurrent cancer"),
+        ("is treatment harder the second time", "health psychologist"),
+        ("where does it come back", "metasta"),
+    ],
+)
+def test_speech_at_the_main_menu_lands_on_the_right_answer(call, words, expected):
+    c = call().say(words)
+    assert expected in c.text.lower()
+
+
+def test_after_an_answer_repeat_menu_talk_and_text(call, twilio):
+    c = call()
+    for key in path_to("why"):
+        c.press(key)
+    first = c.text
+    c.press("1")
+    assert c.text == first  # repeated word for word
+    c.press("2")
+    assert "main menu" in c.text.lower()
+    c.press("1").press("2").press("3")
+    assert "national cancer institute" in c.text.lower() and "press 2" in c.text.lower()
+    c.press("*").press("1").press("1").press("4")
+    assert "we have sent you a text" in c.text.lower()
+    assert len(twilio.messages) == 1
+
+
+def test_not_a_choice_repeats_the_same_menu(call):
+    c = call().press("1")
+    menu = c.text
+    c.press("7")
+    assert c.text.lower().startswith("sorry, that is not one of the choices")
+    assert menu in c.text
+    c.say("banana bread recipe")
+    assert "not one of the choices" in c.text
+
+
+def test_silence_warns_then_says_goodbye_and_hangs_up(call):
+    c = call()
+    c.silence()
+    assert "did not hear a choice" in c.text and c.waiting == "gather"
+    c.silence()
+    assert "did not hear a choice" in c.text
+    c.silence()
+    assert "goodbye" in c.text.lower() and c.ended and c.waiting is None
+
+
+@pytest.mark.parametrize(("keys", "number"), [(["0"], "+18004226237"), (["3", "1"], "+18004226237"), (["3", "2"], "+18886513038")])
+def test_transfers_dial_with_our_number_as_caller_id_and_a_timeout(call, keys, number):
+    c = call()
+    for key in keys:
+        c.press(key)
+    assert c.waiting == "dial"
+    dial = c.dialled[-1]
+    assert dial["number"] == number and dial["callerId"] == OUR_NUMBER and int(dial["timeout"]) <= 60
+    assert dial["action"]
+
+
+def test_zero_works_at_every_menu(call):
+    for keys in (["1"], ["2"], ["1", "1"]):
+        c = call()
+        for key in keys:
+            c.press(key)
+        c.press("0")
+        assert c.dialled[-1]["number"] == "+18004226237"
+
+
+@pytest.mark.parametrize("status", ["busy", "no-answer", "failed", "canceled"])
+def test_a_failed_transfer_offers_the_text_and_returns_to_the_menu(call, twilio, status):
+    c = call().press("0").dial_ends(status)
+    assert "text message" in c.text.lower() and c.waiting == "gather"
+    c.press("1")
+    assert "we have sent you a text" in c.text.lower()
+    assert len(twilio.messages) == 1
+    c.press("1")  # back at the main menu: 1 is "about recurrence"
+    assert "what recurrence is" in c.text.lower()
+
+
+def test_a_completed_transfer_ends_the_call_kindly(call):
+    c = call().press("0").dial_ends("completed")
+    assert "goodbye" in c.text.lower() and c.ended
+
+
+def test_text_me_sends_one_text_from_our_number_with_both_numbers_and_sites(call, twilio, line):
+    c = call().press("4")
+    assert "we have sent you a text" in c.text.lower()
+    [message] = twilio.messages
+    assert message["To"] == CALLER and message["From"] == OUR_NUMBER
+    for part in ("1-800-422-6237", "888-651-3038", "www.cancer.gov", "www.cancer.net"):
+        assert part in message["Body"]
+    assert line.storage.count_texts(line.hash_number(CALLER)) == 1
+    assert "main menu" in c.text.lower() and c.waiting == "gather"
+
+
+def test_text_me_when_the_number_opted_out_says_so_and_remembers(call, twilio, line):
+    twilio.answer("error", 21610)
+    c = call().press("4")
+    heard = c.text.lower()
+    assert "asked not to get text messages" in heard and "start" in heard and "1-800-422-6237" in heard
+    assert line.storage.is_opted_out(line.hash_number(CALLER))
+    twilio.reset()
+    c.press("4")
+    assert "asked not to get text messages" in c.text.lower()
+    assert twilio.messages == []  # honoured before any REST call
+
+
+@pytest.mark.parametrize("code", [21614, 21211])
+def test_text_me_to_a_phone_that_cannot_text_reads_the_numbers_twice(call, twilio, code):
+    twilio.answer("error", code)
+    c = call().press("4")
+    heard = c.text.lower()
+    assert "cannot receive text messages" in heard
+    assert heard.count("1-800-422-6237") == 2 and heard.count("1-888-651-3038") == 2
+
+
+def test_text_me_when_twilio_fails_apologises_and_reads_the_numbers(call, twilio, line):
+    twilio.answer("status", 500)
+    c = call().press("4")
+    assert "could not send a text message" in c.text.lower() and "1-800-422-6237" in c.text
+    twilio.reset()
+    # the failed attempt did not use up the caller's allowance
+    for _ in range(line.settings.texts_per_caller_per_day):
+        assert "we have sent you a text" in c.press("4").text.lower()
+
+
+def test_text_me_when_twilio_hangs_still_answers_in_time(call, twilio, line):
+    twilio.answer("hang", 30)
+    started = time.monotonic()
+    c = call().press("4")
+    elapsed = time.monotonic() - started
+    assert "could not send a text message" in c.text.lower()
+    assert elapsed < line.settings.rest_timeout + 2 < 15
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "unknown", "", "Restricted", "266696687", "+1555"])
+def test_a_withheld_or_unusable_caller_id_is_never_texted(call, twilio, caller):
+    c = call(caller=caller).press("4")
+    assert "cannot see your phone number" in c.text.lower()
+    assert c.text.count("1-800-422-6237") == 2
+    assert twilio.messages == []
+
+
+def test_texts_are_limited_per_caller_per_day(call, twilio, line):
+    c = call()
+    limit = line.settings.texts_per_caller_per_day
+    for _ in range(limit):
+        assert "we have sent you a text" in c.press("4").text.lower()
+    assert "most text messages" in c.press("4").text.lower()
+    assert len(twilio.messages) == limit
+    assert "we have sent you a text" in call(caller="+16175550124").press("4").text.lower()
+
+
+def test_texts_are_limited_overall_per_hour(tmp_path, twilio):
+    from ivr import create_app
+    from ivr.config import load_settings
+    from ivr.migrate import upgrade
+    from ivr.simulator import Call, FlaskTransport
+    from tests.conftest import AUTH_TOKEN, BASE_URL, make_env
+
+    settings = load_settings(make_env(tmp_path, twilio.url, IVR_TEXTS_PER_HOUR=2))
+    upgrade(settings.database_url)
+    client = create_app(settings).test_client()
+    outcomes = []
+    for n in range(3):
+        c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=f"+1617555020{n}").start().press("4")
+        outcomes.append("we have sent you a text" in c.text.lower())
+    assert outcomes == [True, True, False]
+    assert len(twilio.messages) == 2
+
+
+def test_dev_mode_text_me_without_twilio_credentials_reads_the_numbers(tmp_path, twilio):
+    from ivr import create_app
+    from ivr.config import load_settings
+    from ivr.migrate import upgrade
+    from ivr.simulator import Call, FlaskTransport
+    from tests.conftest import make_env
+
+    env = make_env(tmp_path, twilio.url, IVR_DEV_MODE=1)
+    env.pop("TWILIO_AUTH_TOKEN")
+    settings = load_settings(env)
+    upgrade(settings.database_url)
+    client = create_app(settings).test_client()
+    c = Call(FlaskTransport(client), None).start().press("4")
+    assert "could not send a text message" in c.text.lower() and "1-800-422-6237" in c.text
+    # and the unsigned requests are only accepted from loopback
+    assert client.post("/voice", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
