@@ -35,6 +35,12 @@ def on_starting(server):
         sys.exit(f"The line cannot start:\n{problems}")  # printed on stderr; gunicorn exits with status 1
 
 
+def post_worker_init(worker):
+    # After the worker loaded the line (prompts/ included): from here on it answers. A worker that
+    # says "Booting" and never this cannot load the line; the log above it says why.
+    worker.log.info("Worker %s is answering", worker.pid)
+
+
 def when_ready(server):
     # Workers are forked from here on: one that cannot start (prompts/ broken on disk after this
     # check) waits 5 s before it exits (app.py), so gunicorn restarts it slowly, not in a tight loop.

@@ -91,6 +91,11 @@ class Gunicorn:
         except OSError:
             return set()
 
+    def answering_workers(self) -> set[int]:
+        """The workers that loaded the line and answer (gunicorn.conf.py logs it), not those still booting."""
+        said = {int(pid) for pid in re.findall(r"Worker (\d+) is answering", self.output())}
+        return self.workers() & said
+
     def signal(self, sig: int) -> None:
         self.process.send_signal(sig)
 

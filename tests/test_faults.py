@@ -241,7 +241,7 @@ def test_a_reload_with_a_broken_prompts_folder_is_refused_and_the_line_keeps_ans
     welcome = line.scripts["en"].text("welcome")
     _, server = serve(tmp_path, twilio.url, IVR_PROMPTS_DIR=prompts)
     with server:
-        wait_for(lambda: len(server.workers()) == 2, server)
+        wait_for(lambda: len(server.answering_workers()) == 2, server)  # both loaded prompts/ before it breaks
         workers = server.workers()
         assert first_words(welcome) in call(server.url, caller_number(1)).text.lower()
         times: list = []
@@ -278,7 +278,7 @@ def test_a_reload_with_a_broken_prompts_folder_is_refused_and_the_line_keeps_ans
 def test_a_worker_that_dies_while_prompts_are_broken_leaves_the_others_answering(tmp_path, twilio, prompts):
     _, server = serve(tmp_path, twilio.url, IVR_PROMPTS_DIR=prompts)
     with server:
-        wait_for(lambda: len(server.workers()) == 2, server)
+        wait_for(lambda: len(server.answering_workers()) == 2, server)  # both loaded prompts/ before it breaks
         break_welcome(prompts)
         victim, survivor = sorted(server.workers())
         server_times: list = []
