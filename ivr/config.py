@@ -69,6 +69,7 @@ class Settings:
     silence_tries: int = 3
     dial_timeout: int = 30
     rest_timeout: float = 4.0
+    answer_within: float = 10.0  # seconds from a webhook's start to its answer, whatever the database and Twilio do
     texts_per_caller_per_day: int = 3
     texts_per_hour: int = 60
     default_region: str = "US"
@@ -152,6 +153,7 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         silence_tries=_int(env, "IVR_SILENCE_TRIES", 3, 1),
         dial_timeout=_int(env, "IVR_DIAL_TIMEOUT", 30, 5),
         rest_timeout=_float(env, "IVR_REST_TIMEOUT", 4.0, 0.5),
+        answer_within=_float(env, "IVR_ANSWER_WITHIN", 10.0, 2.0),
         texts_per_caller_per_day=_int(env, "IVR_TEXTS_PER_CALLER_PER_DAY", 3, 0),
         texts_per_hour=_int(env, "IVR_TEXTS_PER_HOUR", 60, 0),
         default_region=env.get("IVR_DEFAULT_REGION", "").strip().upper() or "US",
@@ -169,6 +171,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
     )
     if settings.rest_timeout > 8:
         raise ConfigError("IVR_REST_TIMEOUT must stay well inside Twilio's 15 s webhook limit (at most 8)")
+    if settings.answer_within > 13:
+        raise ConfigError("IVR_ANSWER_WITHIN must leave room inside Twilio's 15 s webhook limit for the network (at most 13)")
     if bool(settings.admin_user) != bool(settings.admin_password):
         raise ConfigError("IVR_ADMIN_USER and IVR_ADMIN_PASSWORD: set both to turn on GET /admin, or neither")
     if overrides:

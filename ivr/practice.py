@@ -39,7 +39,7 @@ class Outbox:
     def __init__(self):
         self.texts: list[OutgoingText] = []
 
-    def send_sms(self, to: str, from_: str, body: str, status_callback: str | None = None) -> SendResult:
+    def send_sms(self, to: str, from_: str, body: str, status_callback: str | None = None, wait: float | None = None) -> SendResult:
         self.texts.append(OutgoingText(to, from_, body, status_callback))
         return SendResult("sent", sid="SM" + uuid.uuid4().hex)
 

@@ -38,7 +38,7 @@ def report(storage, start: date, end: date) -> dict:
     since, until = day_range(start, end)
     in_range = and_(U.c.at >= since, U.c.at < until)
     dialect = storage.engine.dialect.name
-    with storage.engine.connect() as conn:
+    with storage.unhurried() as conn:
         grouped = conn.execute(
             select(U.c.channel, U.c.event, U.c.topic, U.c.outcome, U.c.keyword, func.count())
             .where(in_range)

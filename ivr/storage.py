@@ -7,6 +7,7 @@ The schema is created by Alembic (migrations/), run by ``flask --app app migrate
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -121,13 +122,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# How long one statement may wait for a locked SQLite database, or for PostgreSQL to accept a
-# connection. "Text me" makes up to three such waits around a REST call of at most IVR_REST_TIMEOUT
-# (4 s + 0.5 s), so 3 s each keeps the caller's answer inside Twilio's 15 s webhook limit.
+# How long one statement of a webhook may wait: for a locked SQLite database; on PostgreSQL, for a
+# connection, a pooled connection, a lock (a migration's ALTER TABLE) or a slow statement. "Text
+# me" makes two such waits before its REST call and one after, and fits all of it in
+# IVR_ANSWER_WITHIN (text_me.py), well inside Twilio's 15 s webhook limit.
 DATABASE_WAIT_SECONDS = 3
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, webhook_limits: bool = True) -> Engine:
+    """The engine for ``url``. ``webhook_limits=False`` (migrations) lifts PostgreSQL's statement time-out."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": DATABASE_WAIT_SECONDS, "check_same_thread": False})
 
@@ -140,13 +143,39 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": DATABASE_WAIT_SECONDS})
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=DATABASE_WAIT_SECONDS,
+        # tcp_user_timeout: a server that vanished from the network (no RST) fails a statement in
+        # seconds, not after the kernel's 15 minutes of retransmissions.
+        connect_args={"connect_timeout": DATABASE_WAIT_SECONDS, "tcp_user_timeout": DATABASE_WAIT_SECONDS * 1000},
+    )
+    if webhook_limits:
+
+        @event.listens_for(engine, "connect")
+        def _statement_timeout(dbapi_connection, _record):
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {DATABASE_WAIT_SECONDS * 1000}")
+            dbapi_connection.commit()
+
+    return engine
 
 
 class Storage:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+
+    @contextmanager
+    def unhurried(self):
+        """A transaction free of the webhooks' statement time-out, for reports and purges of many rows."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            yield conn
 
     # --- opt-outs -----------------------------------------------------------------------------
     def is_opted_out(self, number_hash: str) -> bool:
@@ -212,10 +241,12 @@ class Storage:
     def give_back_text_quota(self, number_hash: str, now: datetime | None = None) -> None:
         """Undo a reservation for a text that was certainly not sent."""
         with self.engine.begin() as conn:
-            for bucket in self._buckets(number_hash, now or utcnow()):
-                conn.execute(
-                    update(text_quota).where(text_quota.c.bucket == bucket, text_quota.c.count > 0).values(count=text_quota.c.count - 1)
-                )
+            self._give_back(conn, number_hash, now or utcnow())
+
+    def _give_back(self, conn, number_hash: str, now: datetime) -> None:
+        for bucket in self._buckets(number_hash, now):
+            still_counted = text_quota.c.bucket == bucket, text_quota.c.count > 0
+            conn.execute(update(text_quota).where(*still_counted).values(count=text_quota.c.count - 1))
 
     # --- texts sent -------------------------------------------------------------------------------
     def record_text(
@@ -229,18 +260,35 @@ class Storage:
         error_code: str | None = None,
     ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(texts_sent).values(
-                    number_hash=number_hash,
-                    created_at=utcnow(),
-                    channel=channel,
-                    language=language,
-                    outcome=outcome,
-                    message_sid=message_sid,
-                    status=status,
-                    error_code=error_code,
-                )
-            )
+            self._record_text(conn, number_hash, channel, language, outcome, message_sid, status, error_code)
+
+    @staticmethod
+    def _record_text(conn, number_hash, channel, language, outcome, message_sid, status, error_code) -> None:
+        values = {"channel": channel, "language": language, "outcome": outcome, "message_sid": message_sid, "status": status}
+        conn.execute(insert(texts_sent).values(number_hash=number_hash, created_at=utcnow(), error_code=error_code, **values))
+
+    def settle_text(
+        self,
+        number_hash: str,
+        channel: str,
+        language: str,
+        outcome: str,
+        *,
+        opted_out: bool = False,
+        give_back: bool = False,
+        message_sid: str | None = None,
+        status: str | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        """After a send (or a send not made): the opt-out Twilio reported, the limit given back when
+        nothing went out, and the text-sent row, in one transaction: one wait for a lock at most."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            if opted_out:
+                conn.execute(self._insert_ignore(opt_outs, number_hash=number_hash, created_at=now))
+            if give_back:
+                self._give_back(conn, number_hash, now)
+            self._record_text(conn, number_hash, channel, language, outcome, message_sid, status, error_code)
 
     def count_texts(self, number_hash: str | None = None) -> int:
         query = select(func.count()).select_from(texts_sent)
@@ -278,7 +326,7 @@ class Storage:
 
     def purge(self, before: datetime, quota_before: datetime) -> dict[str, int]:
         """Delete usage events and texts sent older than ``before``, and text-limit counters older than ``quota_before``."""
-        with self.engine.begin() as conn:
+        with self.unhurried() as conn:
             return {
                 "usage_events": conn.execute(delete(usage_events).where(usage_events.c.at < before)).rowcount,
                 "texts_sent": conn.execute(delete(texts_sent).where(texts_sent.c.created_at < before)).rowcount,

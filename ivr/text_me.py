@@ -1,23 +1,43 @@
-"""'Text me the numbers': one text to the caller, honest about what happened.
+"""'Text me the numbers': one text to the caller, honest about what happened, answered in time.
 
 Order matters: an unusable caller ID is never texted; an opt-out is honoured before anything is
 sent; the limits are taken atomically before the send and given back when nothing went out.
+
+Time matters too: the caller waits in silence while this runs, and Twilio gives up on a webhook
+after 15 s. Everything here fits in IVR_ANSWER_WITHIN seconds from the webhook's start (10 by
+default): the send waits only as long as leaves room to record what happened, and is not made at
+all when the database was so slow that no room is left (the caller then hears the numbers).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from .privacy import normalise
+from .storage import DATABASE_WAIT_SECONDS
 
 log = logging.getLogger(__name__)
 
+# Kept for recording the outcome after the send: one transaction, one wait for a lock at most.
+RECORD_RESERVE_SECONDS = DATABASE_WAIT_SECONDS + 0.5
+# A send given less than this is not worth starting: Twilio usually takes 0.2 to 1 s to accept one.
+SHORTEST_SEND_SECONDS = 1.0
 
-def text_the_numbers(line, lang: str, caller: str | None, called: str | None, channel: str = "voice") -> str:
-    """Send the numbers text to ``caller`` from ``called``; return one of content.TEXT_OUTCOMES."""
+
+def text_the_numbers(
+    line, lang: str, caller: str | None, called: str | None, channel: str = "voice", answer_by: float | None = None
+) -> str:
+    """Send the numbers text to ``caller`` from ``called``; return one of content.TEXT_OUTCOMES.
+
+    ``answer_by``: the time.perf_counter() by which the caller must be answered (default: now plus
+    IVR_ANSWER_WITHIN).
+    """
     settings = line.settings
+    if answer_by is None:
+        answer_by = time.perf_counter() + settings.answer_within
     to = normalise(caller, settings.default_region)
     if to is None:
         return "no_caller_id"
@@ -34,22 +54,30 @@ def text_the_numbers(line, lang: str, caller: str | None, called: str | None, ch
         return "temporary"
     if not allowed:
         return "limited"
+    wait = min(settings.rest_timeout + 0.5, answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS)
+    if wait < SHORTEST_SEND_SECONDS:
+        log.warning("text_me outcome=temporary reason=no_time_left seconds=%.1f", max(wait, 0.0))
+        _settle(line, number_hash, channel, lang, "temporary", give_back=True)
+        return "temporary"
     body = line.sms_text(lang, "numbers")
-    result = line.sender.send_sms(to=to, from_=from_, body=body, status_callback=line.status_callback_url())
+    result = line.sender.send_sms(to=to, from_=from_, body=body, status_callback=line.status_callback_url(), wait=wait)
+    _settle(
+        line,
+        number_hash,
+        channel,
+        lang,
+        result.outcome,
+        opted_out=result.outcome == "opted_out",
+        give_back=not result.sent and result.certain,
+        message_sid=result.sid,
+        status="accepted" if result.sent else None,
+        error_code=str(result.code) if result.code else None,
+    )
+    return result.outcome
+
+
+def _settle(line, number_hash: str, channel: str, lang: str, outcome: str, **details) -> None:
     try:
-        if result.outcome == "opted_out":
-            line.storage.opt_out(number_hash)
-        if not result.sent and result.certain:
-            line.storage.give_back_text_quota(number_hash)
-        line.storage.record_text(
-            number_hash,
-            channel,
-            lang,
-            result.outcome,
-            result.sid,
-            status="accepted" if result.sent else None,
-            error_code=str(result.code) if result.code else None,
-        )
+        line.storage.settle_text(number_hash, channel, lang, outcome, **details)
     except SQLAlchemyError as exc:
         log.error("text_me record_failed error=%s", type(exc).__name__)
-    return result.outcome

@@ -49,18 +49,20 @@ class TwilioSender:
     def _create(self, **kwargs):
         return self.client.messages.create(**kwargs)
 
-    def send_sms(self, to: str, from_: str, body: str, status_callback: str | None = None) -> SendResult:
+    def send_sms(self, to: str, from_: str, body: str, status_callback: str | None = None, wait: float | None = None) -> SendResult:
+        """Send one text; wait for Twilio at most ``wait`` seconds (default: the REST time-out and a half second)."""
         if not self.configured:
             log.warning("twilio_rest outcome=temporary reason=no_credentials")
             return SendResult("temporary")
         kwargs = {"to": to, "from_": from_, "body": body}
         if status_callback:
             kwargs["status_callback"] = status_callback
+        wait = self.timeout + 0.5 if wait is None else min(wait, self.timeout + 0.5)
         future = self._pool.submit(self._create, **kwargs)
         try:
-            message = future.result(timeout=self.timeout + 0.5)
+            message = future.result(timeout=wait)
         except FutureTimeout:
-            log.warning("twilio_rest outcome=temporary reason=deadline seconds=%.1f", self.timeout + 0.5)
+            log.warning("twilio_rest outcome=temporary reason=deadline seconds=%.1f", wait)
             return SendResult("temporary", certain=False)
         except TwilioRestException as exc:
             code = exc.code if isinstance(exc.code, int) else None

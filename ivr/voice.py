@@ -114,7 +114,8 @@ def respond(script, target: str, answer_context: str | None, contact_context: st
             weblog.note(outcome="closed")
             return script.closed(target)
         return script.transfer(target, _caller_id())
-    outcome = text_the_numbers(line(), script.lang, request.form.get("From"), request.form.get("To"))
+    answer_by = weblog.started() + line().settings.answer_within
+    outcome = text_the_numbers(line(), script.lang, request.form.get("From"), request.form.get("To"), answer_by=answer_by)
     weblog.note(outcome=f"text_{outcome}")
     return script.text_outcome(outcome)
 

@@ -21,6 +21,11 @@ def start_timer() -> None:
     g.started = time.perf_counter()
 
 
+def started() -> float:
+    """The time.perf_counter() at which this request started (now, outside a timed request)."""
+    return g.get("started") or time.perf_counter()
+
+
 def write_line(response):
     rule = request.url_rule
     if rule is None and not request.path.startswith(("/voice", "/sms")):
