@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -64,7 +64,7 @@ class TwilioSender:
         except FutureTimeout:
             log.warning("twilio_rest outcome=temporary reason=deadline seconds=%.1f", wait)
             return SendResult("temporary", certain=False)
-        except TwilioRestException as exc:
+        except (TwilioRestException, TwilioServiceException) as exc:  # the legacy error body, or RFC 9457 problem details
             code = exc.code if isinstance(exc.code, int) else None
             if code in OPTED_OUT:
                 return SendResult("opted_out", code=code)

@@ -11,7 +11,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -131,6 +131,8 @@ def _twilio(settings: Settings, request):
         return request()
     except TwilioRestException as exc:
         raise SetupError(_refusal(exc.status, exc.code, exc.msg)) from None
+    except TwilioServiceException as exc:  # RFC 9457 problem details (twilio 9.10+)
+        raise SetupError(_refusal(exc.status, exc.code, exc.detail or exc.title)) from None
     except TwilioException as exc:  # a page that did not load carries the HTTP response
         response = exc.args[1] if len(exc.args) > 1 else None
         if response is None or not hasattr(response, "status_code"):

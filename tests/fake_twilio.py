@@ -62,6 +62,9 @@ class FakeTwilio:
             self.mode: tuple = ("ok",)
             self.per_number: dict[str, tuple] = {}
             self.numbers: dict[str, dict] = {}  # IncomingPhoneNumbers by sid
+            # "legacy": errors as {"code", "message", "status", "more_info"}; "problem": as RFC 9457
+            # problem details, which twilio 9.10+ raises as TwilioServiceException, not TwilioRestException.
+            self.error_format = "legacy"
             self.requests.clear()
 
     def answer(self, *mode, to: str | None = None) -> None:
@@ -172,12 +175,21 @@ class FakeTwilio:
                     number[re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()] = value
             return self._send(handler, 200, dict(number))
 
-    @staticmethod
-    def _send(handler, status: int, payload: dict) -> None:
+    def _send(self, handler, status: int, payload: dict) -> None:
+        content_type = "application/json"
+        if status >= 400 and self.error_format == "problem":
+            content_type = "application/problem+json"
+            payload = {
+                "type": f"https://www.twilio.com/docs/errors/{payload['code']}",
+                "title": payload["message"],
+                "status": status,
+                "code": payload["code"],
+                "detail": payload["message"],
+            }
         body = json.dumps(payload).encode()
         try:
             handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Type", content_type)
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             handler.wfile.write(body)

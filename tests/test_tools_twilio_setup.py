@@ -114,7 +114,9 @@ def test_not_a_phone_number(setup, twilio):
     assert twilio.requests == []
 
 
-def test_wrong_credentials(setup, twilio):
+@pytest.mark.parametrize("error_format", ["legacy", "problem"])
+def test_wrong_credentials(setup, twilio, error_format):
+    twilio.error_format = error_format
     twilio.add_number(OUR_NUMBER)
     error = one_error_line(setup("--number", OUR_NUMBER, "--base-url", BASE, TWILIO_AUTH_TOKEN="not-the-token"))
     assert error == "Error: Twilio refused the credentials (HTTP 401, error 20003): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"

@@ -151,7 +151,9 @@ def test_text_me_sends_one_text_from_our_number_with_both_numbers_and_sites(call
     assert "main menu" in c.text.lower() and c.waiting == "gather"
 
 
-def test_text_me_when_the_number_opted_out_says_so_and_remembers(call, twilio, line):
+@pytest.mark.parametrize("error_format", ["legacy", "problem"])
+def test_text_me_when_the_number_opted_out_says_so_and_remembers(call, twilio, line, error_format):
+    twilio.error_format = error_format
     twilio.answer("error", 21610)
     c = call().press("4")
     heard = c.text.lower()
@@ -163,8 +165,10 @@ def test_text_me_when_the_number_opted_out_says_so_and_remembers(call, twilio, l
     assert twilio.messages == []  # honoured before any REST call
 
 
+@pytest.mark.parametrize("error_format", ["legacy", "problem"])
 @pytest.mark.parametrize("code", [21614, 21211])
-def test_text_me_to_a_phone_that_cannot_text_reads_the_numbers_twice(call, twilio, code):
+def test_text_me_to_a_phone_that_cannot_text_reads_the_numbers_twice(call, twilio, code, error_format):
+    twilio.error_format = error_format
     twilio.answer("error", code)
     c = call().press("4")
     heard = c.text.lower()
