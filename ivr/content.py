@@ -149,7 +149,8 @@ class Content:
         return merged
 
 
-def _rel(root: Path, path: Path) -> str:
+def relative_name(root: Path, path: Path) -> str:
+    """How problems name a file: relative to the folder that holds prompts/ (prompts/en/voice.yaml)."""
     try:
         return str(path.relative_to(root.parent))
     except ValueError:
@@ -191,7 +192,7 @@ class _Checker:
         self.problems: list[tuple[str, str, str]] = []
 
     def add(self, path: Path, key: str, reason: str) -> None:
-        self.problems.append((_rel(self.root, path), key, reason))
+        self.problems.append((relative_name(self.root, path), key, reason))
 
     def load(self, path: Path) -> dict:
         if not path.is_file():

@@ -6,16 +6,18 @@ memory. Where the caller is travels in the URLs Twilio posts back, so any instan
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from functools import cache
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from .content import DIAL_OUTCOMES, TEXT_OUTCOMES, Content
+from .content import DIAL_OUTCOMES, TEXT_OUTCOMES, Content, ContentError, relative_name
 from .speech import Speaker
 from .understand import Understander
 
 XML = bytes
+SAY_LIMIT = 3000  # characters Twilio takes in one <Say>; a longer one fails the call with an application error
 
 
 class VoiceScript:
@@ -177,22 +179,33 @@ class VoiceScript:
 
     def warm(self) -> None:
         """Render every response that does not depend on the caller, so errors show at start-up."""
-        self.welcome()
-        self.error()
-        self.fallback()
+        problems: list[tuple[str, str, str]] = []
+
+        def render(key: str, xml: XML) -> None:
+            for say in ET.fromstring(xml).iter("Say"):
+                length = len(" ".join(" ".join(say.itertext()).split()))
+                if length > SAY_LIMIT:
+                    reason = f"says {length} characters at once; Twilio takes at most {SAY_LIMIT:,} in one <Say>: shorten it"
+                    problems.append((relative_name(self.content.root, self.content.root / self.lang / "voice.yaml"), key, reason))
+
+        render("welcome", self.welcome())
+        render("error", self.error())
+        render("fallback", self.fallback())
         for name in self.content.menus:
             for tries in range(self.silence_tries + 1):
-                self.menu(name, tries=tries)
-            self.menu(name, before=("not_a_choice",))
+                render(f"menus.{name}", self.menu(name, tries=tries))
+            render(f"menus.{name}", self.menu(name, before=("not_a_choice",)))
         for name in self.content.answers:
-            self.answer(name)
+            render(f"answers.{name}", self.answer(name))
             for tries in range(self.silence_tries + 1):
-                self.menu("after_answer", tries=tries, answer=name)
-            self.menu("after_answer", answer=name, before=("not_a_choice",))
+                render(f"answers.{name}", self.menu("after_answer", tries=tries, answer=name))
+            render(f"answers.{name}", self.menu("after_answer", answer=name, before=("not_a_choice",)))
         for contact in self.content.contacts.values():
             if contact.hours:
-                self.closed(contact.name)
+                render(f"transfer.closed.{contact.name}", self.closed(contact.name))
         for outcome in TEXT_OUTCOMES:
-            self.text_outcome(outcome)
+            render(f"text.{outcome}", self.text_outcome(outcome))
         for status in (*DIAL_OUTCOMES, "completed"):
-            self.transfer_done(status)
+            render("transfer", self.transfer_done(status))
+        if problems:
+            raise ContentError(list(dict.fromkeys(problems)))  # each once, however many renderings repeat it

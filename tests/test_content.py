@@ -81,3 +81,21 @@ def test_a_broken_prompts_folder_stops_start_up(tmp_path, prompts):
     settings = load_settings({"IVR_PROMPTS_DIR": str(prompts), "IVR_INSTANCE_PATH": str(tmp_path / "i")})
     with pytest.raises(content.ContentError, match=r"menus\.about\.3: unknown target 'wherever'"):
         create_app(settings)
+
+
+def test_texts_that_pass_alone_but_make_one_say_too_long_for_twilio_stop_start_up(tmp_path, prompts):
+    from ivr import create_app
+    from ivr.config import load_settings
+
+    # Each text is under the 2,500 characters one text may have; the welcome and the main menu's
+    # words are said in one <Say>, which Twilio refuses above 3,000 characters.
+    sentence = "This line gives you information about cancer that has come back. "  # 65 characters
+    voice = prompts / "en" / "voice.yaml"
+    edit(voice, "  It is not medical advice.", f"  {sentence * 32}\n  It is not medical advice.")
+    edit(voice, '  main: "Main menu."', f'  main: "{sentence * 10}Main menu."')
+    settings = load_settings({"IVR_PROMPTS_DIR": str(prompts), "IVR_INSTANCE_PATH": str(tmp_path / "i")})
+    with pytest.raises(content.ContentError) as err:
+        create_app(settings)
+    file, key, reason = err.value.problems[0]
+    assert (file, key) == ("prompts/en/voice.yaml", "welcome")
+    assert "Twilio takes at most 3,000 in one <Say>" in reason and int(reason.split()[1]) > 3000
