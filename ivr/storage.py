@@ -226,17 +226,21 @@ class Storage:
         # a new opt-out from a repeated one on PostgreSQL.
         return dialect_insert(table).values(**values).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
 
-    def take_text_quota(self, number_hash: str, per_caller_per_day: int, per_hour: int, now: datetime | None = None) -> bool:
-        """Reserve one text for this caller today and for everyone this hour; False if over a limit."""
+    def take_text_quota(self, number_hash: str, per_caller_per_day: int, per_hour: int, now: datetime | None = None) -> str:
+        """Reserve one text for this caller today and for everyone this hour.
+
+        Returns "ok"; or, with nothing reserved, "caller" (this number had its texts for today) or
+        "line" (the whole line sent its texts for this hour): the caller is told which.
+        """
         now = now or utcnow()
         mine, everyone = self._buckets(number_hash, now)
         with self.engine.begin() as conn:
             if not self._take(conn, mine, per_caller_per_day, now):
-                return False
+                return "caller"
             if not self._take(conn, everyone, per_hour, now):
                 conn.execute(update(text_quota).where(text_quota.c.bucket == mine).values(count=text_quota.c.count - 1))
-                return False
-        return True
+                return "line"
+        return "ok"
 
     def give_back_text_quota(self, number_hash: str, now: datetime | None = None) -> None:
         """Undo a reservation for a text that was certainly not sent."""

@@ -48,12 +48,15 @@ def text_the_numbers(
     try:
         if line.storage.is_opted_out(number_hash):
             return "opted_out"
-        allowed = line.storage.take_text_quota(number_hash, settings.texts_per_caller_per_day, settings.texts_per_hour)
+        quota = line.storage.take_text_quota(number_hash, settings.texts_per_caller_per_day, settings.texts_per_hour)
     except SQLAlchemyError as exc:
         log.error("text_me outcome=temporary reason=database error=%s", type(exc).__name__)
         return "temporary"
-    if not allowed:
-        return "limited"
+    if quota == "caller":
+        return "limited"  # this phone had its texts for today: it is told so
+    if quota == "line":
+        log.warning("text_me outcome=temporary reason=hourly_limit")
+        return "temporary"  # the whole line's hourly limit: nothing this caller did; "we could not send a text right now"
     wait = min(settings.rest_timeout + 0.5, answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS)
     if wait < SHORTEST_SEND_SECONDS:
         log.warning("text_me outcome=temporary reason=no_time_left seconds=%.1f", max(wait, 0.0))

@@ -20,21 +20,44 @@ def _score(spoken: str, phrase: str, **_kwargs) -> float:
     return 0.6 * fuzz.token_set_ratio(spoken, phrase) + 0.4 * fuzz.ratio(spoken, phrase) + (QUESTION_BONUS if same_start else 0)
 
 
+def _says_enough_of(spoken: str, phrase: str) -> bool:
+    """Two of the phrase's words were said, or all of a one-word phrase."""
+    words = phrase.split()
+    return len(set(spoken.split()) & set(words)) >= min(2, len(words))
+
+
 class Understander:
     """Matches speech for one language against the phrases in its voice.yaml."""
 
-    def __init__(self, words: dict):
-        """``words``: the language's voice.yaml (phrases, key_words, key_prefixes, ignore_words)."""
+    def __init__(self, words: dict, known: set[str] | None = None, transfers: frozenset[str] = frozenset()):
+        """``words``: the language's voice.yaml (phrases, key_words, key_prefixes, ignore_words).
+
+        ``known``: the targets this deployment has (None: all); phrases for others (the clinic's own
+        contact when none is configured) are left out, so they are neither heard nor hinted.
+        ``transfers``: targets that connect the caller to another line: speech reaches them only when
+        two of the phrase's words were said (or all of a one-word phrase), never by one shared word
+        ("cancer" is in "cancer dot net", but is no wish to be connected to ASCO).
+        """
         self.ignore = {utils.default_process(w) for w in words.get("ignore_words") or []}
         self.prefixes = {utils.default_process(w) for w in words.get("key_prefixes") or []}
-        self.key_words = {utils.default_process(w): key for key, items in (words.get("key_words") or {}).items() for w in items}
+        # The first word of each key always counts ("one", "zero"); the others are everyday words as
+        # well ("oh", "to", "for") and count only after a prefix: "press to", not "I want to".
+        self.key_words: dict[str, str] = {}
+        self.after_prefix: dict[str, str] = {}
+        for key, items in (words.get("key_words") or {}).items():
+            for position, word in enumerate(items):
+                (self.key_words if position == 0 else self.after_prefix)[utils.default_process(word)] = key
+        self.transfers = transfers
         self.choices: list[str] = []
         self.targets: list[str] = []
+        self.hint_words: list[str] = []
         for target, items in (words.get("phrases") or {}).items():
+            if known is not None and target not in known:
+                continue
             for phrase in items:
                 self.choices.append(self._meaningful(utils.default_process(phrase)) or utils.default_process(phrase))
                 self.targets.append(target)
-        self.hint_words = [utils.default_process(p) for items in (words.get("phrases") or {}).values() for p in items]
+                self.hint_words.append(utils.default_process(phrase))
 
     def _meaningful(self, processed: str) -> str:
         """The words that carry meaning: 'um I want the numbers please' -> 'numbers'."""
@@ -42,11 +65,15 @@ class Understander:
 
     def key_from_speech(self, text: str) -> str | None:
         """'one', '1', 'press one', 'number two' -> the key, when that is all the caller said."""
-        words = [w for w in re.findall(r"[\w*#]+", text.lower()) if w not in self.prefixes and w not in self.ignore]
+        said = re.findall(r"[\w*#]+", text.lower())
+        prefixed = any(w in self.prefixes for w in said)
+        words = [w for w in said if w not in self.prefixes and (w not in self.ignore or (prefixed and w in self.after_prefix))]
         if len(words) != 1:
             return None
         word = words[0]
-        return word if len(word) == 1 and word in "0123456789*#" else self.key_words.get(word)
+        if len(word) == 1 and word in "0123456789*#":
+            return word
+        return self.key_words.get(word) or (self.after_prefix.get(word) if prefixed else None)
 
     def target_from_speech(self, text: str, offered: dict[str, str]) -> str | None:
         """The target the words best match, preferring the ones ``offered`` at this menu."""
@@ -62,6 +89,8 @@ class Understander:
         for _, score, index in process.extract(spoken, self.choices, scorer=_score, limit=12, processor=None):
             target = self.targets[index]
             if target == "repeat" and target not in here:
+                continue
+            if target in self.transfers and not _says_enough_of(spoken, self.choices[index]):
                 continue
             score += MENU_BONUS if target in here else 0
             if score > best_score:

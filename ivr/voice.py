@@ -28,7 +28,7 @@ def _script(lang: str):
 
 def _tries() -> int:
     raw = request.args.get("tries", "0")
-    return min(int(raw), 99) if raw.isdigit() else 0
+    return min(int(raw), 99) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 0
 
 
 def _answer(script) -> str | None:
@@ -83,17 +83,24 @@ def choose(lang: str, name: str):
     if name not in script.content.menus:
         abort(404)
     answer_context, contact_context = _answer(script), _contact(script)
-    digits = request.form.get("Digits", "")
-    speech = request.form.get("SpeechResult", "")
-    chosen_language = script.language_for(digits) if _welcome() and digits else None
+    digits = request.form.get("Digits", "").strip()
+    speech = request.form.get("SpeechResult", "").strip()
+    welcome = _welcome()
+    if not digits and not speech:  # heard nothing that is words: as silence, so the goodbye still comes
+        weblog.note(menu=name, input="none", outcome="silence")
+        context = {"answer": answer_context, "contact": contact_context, "welcome": welcome}
+        return twiml(script.menu(name, tries=_tries() + 1, **context))
+    key = digits or script.understander.key_from_speech(speech)  # "nine" chooses a language as 9 does
+    chosen_language = script.language_for(key) if welcome and key else None
     if chosen_language:
-        weblog.note(menu=name, input="dtmf", choice=f"lang_{chosen_language}", outcome="language")
+        weblog.note(menu=name, input="dtmf" if digits else "speech", choice=f"lang_{chosen_language}", outcome="language")
         return twiml(line().script(chosen_language).welcome(offer=False))
     target = script.resolve(name, digits, speech)
-    weblog.note(menu=name, input="dtmf" if digits else "speech" if speech else "none", choice=target)
+    weblog.note(menu=name, input="dtmf" if digits else "speech", choice=target)
     if target is None:
         weblog.note(outcome="not_a_choice")
-        return twiml(script.menu(name, answer=answer_context, contact=contact_context, before=("not_a_choice",)))
+        context = {"answer": answer_context, "contact": contact_context, "welcome": welcome}  # the language offer stays
+        return twiml(script.menu(name, before=("not_a_choice",), **context))
     return twiml(respond(script, target, answer_context, contact_context))
 
 
@@ -108,6 +115,8 @@ def respond(script, target: str, answer_context: str | None, contact_context: st
         return script.answer(answer_context) if answer_context else script.menu("main")
     if kind == "anyway":  # connect although closed: the contact travelled in the URL
         return script.transfer(contact_context, _caller_id()) if contact_context else script.menu("main")
+    if kind == "transfer" and target == contact_context:  # asked again for the line that is closed: connect anyway
+        return script.transfer(target, _caller_id())
     if kind == "transfer":
         hours = script.content.contacts[target].hours
         if hours and not hours.is_open(line().clock()):
@@ -133,7 +142,7 @@ def transfer_done(lang: str, contact: str):
 @bp.post("/fallback")
 def fallback():
     weblog.note(outcome="fallback", error_code=request.form.get("ErrorCode", "")[:10])
-    return twiml(line().script(None).fallback())
+    return twiml(line().script(line().language_of_number(request.form.get("To"))).fallback())  # no database: safe
 
 
 def error_response(exc: Exception) -> Response:

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from .content import DIAL_OUTCOMES, TEXT_OUTCOMES, Content, ContentError, relative_name
+from .content import ACTIONS, DIAL_OUTCOMES, TEXT_OUTCOMES, Content, ContentError, relative_name
 from .speech import Speaker
 from .understand import Understander
 
@@ -28,7 +28,8 @@ class VoiceScript:
         self.speaker = Speaker(self.words, rate, content.contacts)
         # Other languages offered before the welcome: (their script, the key that chooses them).
         self.offers: tuple[tuple[VoiceScript, str], ...] = ()
-        self.understander = Understander(self.words)
+        known = set(content.menus) | set(content.answers) | set(content.contacts) | set(ACTIONS) | {"main"}
+        self.understander = Understander(self.words, known=known, transfers=frozenset(content.contacts))
         self.gather_timeout = gather_timeout
         self.silence_tries = silence_tries
         self.dial_timeout = dial_timeout
@@ -52,6 +53,8 @@ class VoiceScript:
         for key, target in self.content.always.items():
             if target in offered.values() or (target == "main" and name == "main"):
                 continue
+            if name == "closed" and self.content.kind(target) == "transfer":
+                continue  # "talk with a person" is no promise to make while a line is closed (0 still connects)
             lines.append(self.words["always_hints"][target].replace("{key}", self._key_name(key)))
         return lines
 
@@ -92,7 +95,8 @@ class VoiceScript:
             speech_timeout="auto",
             language=self.words["language"],
             hints=self.understander.hints(set(offered.values())),
-            action=self.url("choose", name, answer=answer, contact=contact, welcome=int(welcome)),
+            # tries travels on: speech that holds no words counts as one more silence (voice.choose)
+            action=self.url("choose", name, answer=answer, contact=contact, welcome=int(welcome), tries=tries),
             method="POST",
         )
         if welcome:

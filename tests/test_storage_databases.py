@@ -98,12 +98,12 @@ def test_a_texter_s_opt_out_and_language_in_one_read(storage):
 
 
 def test_text_limits_per_caller_and_per_hour(storage):
-    assert [storage.take_text_quota(HASH, 2, 3) for _ in range(3)] == [True, True, False]
+    assert [storage.take_text_quota(HASH, 2, 3) for _ in range(3)] == ["ok", "ok", "caller"]
     other = "b" * 64
-    assert storage.take_text_quota(other, 2, 3) is True
-    assert storage.take_text_quota("c" * 64, 2, 3) is False  # the line's hourly limit is reached
+    assert storage.take_text_quota(other, 2, 3) == "ok"
+    assert storage.take_text_quota("c" * 64, 2, 3) == "line"  # the line's hourly limit is reached
     storage.give_back_text_quota(other)
-    assert storage.take_text_quota("c" * 64, 2, 3) is True
+    assert storage.take_text_quota("c" * 64, 2, 3) == "ok"
 
 
 def test_parallel_opt_outs_of_one_number_record_exactly_one(url):
@@ -120,9 +120,9 @@ def test_parallel_texts_never_exceed_the_limits(url):
     stores = [Storage(url) for _ in range(24)]
     # 24 requests from one caller race for 5 texts a day, and 24 others for what is left of 10 an hour
     mine = run_parallel(24, lambda i: stores[i].take_text_quota(HASH, 5, 10))
-    assert mine.count(True) == 5
+    assert mine.count("ok") == 5
     others = run_parallel(24, lambda i: stores[i].take_text_quota(f"{i:064d}", 5, 10))
-    assert others.count(True) == 5
+    assert others.count("ok") == 5
     with stores[0].engine.connect() as conn:
         counts = dict(conn.execute(select(text_quota.c.bucket, text_quota.c.count)).all())
     assert max(counts.values()) == 10 and sum(v for k, v in counts.items() if k.startswith("caller:")) == 10

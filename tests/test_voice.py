@@ -228,6 +228,10 @@ def test_texts_are_limited_overall_per_hour(tmp_path, twilio):
         c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=f"+1617555020{n}").start().press("4")
         outcomes.append("we have sent you a text" in c.text.lower())
     assert outcomes == [True, True, False]
+    # the third caller never had a text: they are not told their phone had too many, and hear the numbers
+    heard = c.text.lower()
+    assert "most text messages" not in heard
+    assert "could not send a text message" in heard and "1-800-422-6237" in heard
     assert len(twilio.messages) == 2
 
 
