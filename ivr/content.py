@@ -52,11 +52,11 @@ VOICE_TEXTS = (
     *(f"transfer.{o}" for o in DIAL_OUTCOMES),
     *(f"text.{o}" for o in TEXT_OUTCOMES),
 )
-SMS_TEXTS = ("numbers", "recur", "contacts", "help", "stop", "start", "unknown")
+SMS_TEXTS = ("numbers", "recur", "contacts", "help", "stop", "start", "no_more", "unknown")
 # The text line's keywords (sms.yaml "keywords"): the intents every language must have, and the words
 # Twilio itself treats as opt-out, opt-in and help, which the default language must list so that the
 # line and Twilio always agree on who has opted out.
-SMS_INTENTS = ("stop", "start", "help", "contacts", "recur")
+SMS_INTENTS = ("stop", "start", "no_more", "help", "contacts", "recur")
 TWILIO_KEYWORDS = {
     "stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"),
     "start": ("START", "YES", "UNSTOP"),

@@ -7,8 +7,16 @@ Order of tests, first hit wins:
    Never fuzzy, never found inside a longer text ("stop please" is not an opt-out, for Twilio either).
 2. the whole text is a keyword (after folding case, accents, curly quotes and punctuation).
 3. the whole text is a number, or a short text holds one number ("topic 3", "#3"): that topic.
-4. a keyword or key phrase anywhere in the text: the longest wins, then the intent listed first.
-5. a misspelled keyword among the first words ("RECURR", "reccur"), by rapidfuzz, over a threshold.
+4. a keyword or key phrase anywhere in the text: the longest wins; in a tie, RECUR's words beat
+   HELP's and the contacts' ("recurrence info", "text RECUR to this number"), else the intent listed first.
+5. a misspelled keyword among the first words ("RECURR", "reccur"), over a threshold: only for the
+   words the line's texts ask people to send (RECUR, HELP, NCI ... : ASKED_FOR), and typed words of
+   5+ letters. A topic's word (WHY, WHERE, COPING ...) forgives only one letter dropped or added
+   ("suport"), or one letter changed in a long word ("metastisis"): "because" is not CAUSE, "member"
+   is not REMEMBER, "hoping" is not COPING.
+
+A word listed for the same intent in several languages (NCI, STOP, HELP in English and Spanish)
+belongs to none: its match has lang None, and the texter's language stays as it was.
 """
 
 from __future__ import annotations
@@ -18,16 +26,21 @@ import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 OPT_OUT, OPT_IN, HELP = "stop", "start", "help"
 OPT_INTENTS = (OPT_OUT, OPT_IN)
-RECUR = "recur"
+RECUR, CONTACTS = "recur", "contacts"
+ASKED_FOR = (RECUR, HELP, CONTACTS)  # the words the line's own texts ask people to send: guessed at
 UNKNOWN, EMPTY = "unknown", "empty"
 
 MAX_CHARS = 2000  # a longer text is read up to here: enough for any keyword, bounded work
 SHORT = 3  # words in a text that may pick a topic by number ("topic 3 please")
 FUZZY_WORDS = 8  # only the first words are tried for misspellings: a long text is not a typo
-FUZZY_MIN_LENGTH = 4  # shorter words are too alike to guess at
+FUZZY_MIN_LENGTH = 4  # shorter keywords are too alike to guess at
+TYPED_MIN_LENGTH = 5  # nor is a typed word shorter than this ("done" is not DONDE, "were" is not WHERE)
+TOPIC_TYPO_MIN_LENGTH = 6  # a typed word this long may be a topic's word with one letter dropped or added
+TOPIC_CHANGED_MIN_LENGTH = 8  # and this long, with one letter changed ("metastisis"; "coming" is not COPING)
 THRESHOLD_LONG = 82  # rapidfuzz ratio, words of 6+ letters: "RECURR" -> RECUR 91, "recurance" 84; "options" -> EMOTIONS 80 is not
 THRESHOLD_SHORT = 88  # for 4-5 letters, only one letter added or dropped ("CALLS" -> CALL: 89)
 
@@ -59,7 +72,7 @@ def phrase_form(text: str) -> str:
 @dataclass(frozen=True)
 class Match:
     intent: str  # stop, start, help, recur, a topic name, UNKNOWN or EMPTY
-    lang: str | None  # the language whose keyword matched; None for numbers and no match
+    lang: str | None  # the language whose keyword matched; None for numbers, no match and shared words
     how: str  # opt, exact, number, phrase, fuzzy, none
     number: int | None = None  # the topic number asked for, also when it is out of range
 
@@ -67,7 +80,7 @@ class Match:
 @dataclass(frozen=True)
 class _Entry:
     intent: str
-    lang: str
+    lang: str | None  # None: the word is listed for this intent in more than one language
     priority: int  # lower wins a tie: the order of intents in sms.yaml
 
 
@@ -81,16 +94,19 @@ class Matcher:
         self.phrases: dict[str, _Entry] = {}
         for lang, intents in keywords.items():
             for priority, (intent, items) in enumerate(intents.items()):
+                table, form = (self.opt, exact_form) if intent in OPT_INTENTS else (self.phrases, phrase_form)
                 for item in items:
-                    if intent in OPT_INTENTS:
-                        self.opt.setdefault(exact_form(item), _Entry(intent, lang, priority))
-                    else:
-                        self.phrases.setdefault(phrase_form(item), _Entry(intent, lang, priority))
+                    key = form(item)
+                    first = table.setdefault(key, _Entry(intent, lang, priority))
+                    if first.intent == intent and first.lang not in (lang, None):
+                        table[key] = _Entry(intent, None, first.priority)  # the same word in two languages
         self.phrases.pop("", None)
         self.longest = max((len(p.split()) for p in self.phrases), default=1)
         # In the order given (the default language first): extractOne keeps the first of equal scores.
-        self.fuzzy_words = [p for p in self.phrases if " " not in p and len(p) >= FUZZY_MIN_LENGTH]
-        self.fuzzy_phrases = [p for p in self.phrases if " " in p]
+        asked = [p for p, e in self.phrases.items() if e.intent in ASKED_FOR]
+        self.fuzzy_words = [p for p in asked if " " not in p and len(p) >= FUZZY_MIN_LENGTH]
+        self.fuzzy_phrases = [p for p in asked if " " in p]
+        self.topic_words = [p for p, e in self.phrases.items() if e.intent not in ASKED_FOR and " " not in p]
 
     def match(self, text: str | None) -> Match:
         opt = self.opt.get(exact_form((text or "")[:MAX_CHARS]))
@@ -118,28 +134,34 @@ class Matcher:
         return Match(RECUR, None, "number", n)  # a number we do not have: show the list of topics
 
     def _phrase(self, found: tuple[str, ...]) -> Match | None:
-        best: tuple | None = None
-        for size in range(min(self.longest, len(found)), 0, -1):
-            for start in range(len(found) - size + 1):
-                entry = self.phrases.get(" ".join(found[start : start + size]))
-                if entry is not None:
-                    rank = (-size, entry.priority, start)
-                    if best is None or rank < best[0]:
-                        best = (rank, entry)
-            if best is not None:  # a longer phrase always beats a shorter one
-                break
-        return Match(best[1].intent, best[1].lang, "phrase") if best else None
+        for size in range(min(self.longest, len(found)), 0, -1):  # a longer phrase always beats a shorter one
+            hits = [
+                (entry.priority, start, entry)
+                for start in range(len(found) - size + 1)
+                if (entry := self.phrases.get(" ".join(found[start : start + size]))) is not None
+            ]
+            if hits:
+                _, _, best = min(hits, key=lambda h: (h[0], h[1]))
+                recur = [e for _, _, e in hits if e.intent == RECUR]
+                if recur and best.intent in (HELP, CONTACTS):  # "recurrence info", "text RECUR to this number"
+                    best = recur[0]
+                return Match(best.intent, best.lang, "phrase")
+        return None
 
     def _fuzzy(self, found: tuple[str, ...]) -> Match | None:
         candidates: list[tuple[float, int, _Entry]] = []
         for word in found[:FUZZY_WORDS]:
-            if len(word) < FUZZY_MIN_LENGTH or word.isdigit():
+            if len(word) < TYPED_MIN_LENGTH or word.isdigit():
                 continue
             cutoff = THRESHOLD_LONG if len(word) >= 6 else THRESHOLD_SHORT
             hit = process.extractOne(word, self.fuzzy_words, scorer=fuzz.ratio, score_cutoff=cutoff)
             if hit:
                 entry = self.phrases[hit[0]]
                 candidates.append((hit[1], -entry.priority, entry))
+            typo = self._topic_typo(word)
+            if typo:
+                entry = self.phrases[typo]
+                candidates.append((fuzz.ratio(word, typo), -entry.priority, entry))
         if self.fuzzy_phrases and len(found) <= FUZZY_WORDS:
             hit = process.extractOne(" ".join(found), self.fuzzy_phrases, scorer=fuzz.ratio, score_cutoff=THRESHOLD_SHORT)
             if hit:
@@ -149,3 +171,13 @@ class Matcher:
             return None
         _, _, entry = max(candidates, key=lambda c: (c[0], c[1]))
         return Match(entry.intent, entry.lang, "fuzzy")
+
+    def _topic_typo(self, word: str) -> str | None:
+        """A topic's word that ``word`` misspells by one letter dropped or added, or changed in a long word."""
+        if len(word) < TOPIC_TYPO_MIN_LENGTH:
+            return None
+        for known in self.topic_words:
+            if abs(len(known) - len(word)) <= 1 and Levenshtein.distance(word, known, score_cutoff=1) <= 1:
+                if len(known) != len(word) or len(word) >= TOPIC_CHANGED_MIN_LENGTH:
+                    return known
+        return None

@@ -172,6 +172,60 @@ def test_fuzzy_matching_does_not_guess_at_ordinary_words(send, line, body):
     assert send(body) == [sms(line, "unknown")]
 
 
+# Everyday words that once were taken for a topic's or another language's keyword.
+NOT_KEYWORDS = ["I'm done", "here", "I'm here", "we were told it's back", "because", "hoping for the best",
+                "I am coming in tomorrow", "member id", "cuales son las opciones", "were", "done"]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", NOT_KEYWORDS)
+def test_everyday_words_are_not_guessed_to_be_a_topic(send, line, body):
+    assert send(body) == [sms(line, "unknown")]
+
+
+def test_an_everyday_word_does_not_switch_the_texter_to_spanish(send, line):
+    send("I'm done")
+    (answer,) = send("3")
+    assert answer == sms(line, "answers.where")
+
+
+@pytest.mark.parametrize("body", ["RECURR", "reccur", "Recurr", "recurance", "recurrance", "reoccurrence", "Recurrencee"])
+def test_misspellings_of_recur_are_still_forgiven(send, line, body):
+    assert send(body) == [sms(line, "recur")]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["recurrence info", "Recur info", "info on recurrence", "I need help with recurrence", "Recurrence information",
+     "My doctor said to text RECUR to this number", "recurrence phone number"],
+)  # fmt: skip
+def test_a_tie_between_recur_and_help_contacts_or_more_info_goes_to_recur(send, line, body):
+    assert send(body) == [sms(line, "recur")]
+
+
+@pytest.mark.parametrize(("body", "key"), [("What's recurrence", "answers.what"), ("why does recurrence happen", "answers.why"),
+                                           ("help", "help"), ("call", "contacts"), ("more information", "answers.more_info")])  # fmt: skip
+def test_a_topics_own_words_and_the_keywords_alone_still_win(send, line, body, key):
+    assert send(body) == [sms(line, key)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["no more", "No more texts", "no more messages please", "Don't text me", "do not text me again", "Please stop texting",
+     "stop sending me these", "take me off your list"],
+)  # fmt: skip
+def test_asking_for_no_more_texts_gets_how_to_stop_in_one_part(send, line, body):
+    (reply,) = send(body)
+    assert reply == sms(line, "no_more") == "Cancer Recurrence Info Line: to get no more texts from us, reply STOP."
+    assert gsm.segments(reply) == 1
+    assert not line.storage.is_opted_out(line.hash_number(CALLER))  # only the exact words opt out, as for Twilio
+
+
+def test_an_opted_out_texter_gets_no_reply_to_no_more(send, line):
+    send("STOP")
+    assert send("no more texts") == [] and send("no more") == []
+    assert send("HELP") == [sms(line, "help")]
+
+
 # --- opt-out and opt-in ----------------------------------------------------------------------------------
 AFTER_STOP = ["RECUR", "1", "NCI", "hello", "", "STOP", "stop please", "recur please"]
 
@@ -406,6 +460,24 @@ def test_keywords_of_another_language_answer_in_that_language():
     assert (matcher.match("no mas").intent, matcher.match("No m\u00e1s").lang) == ("stop", "es")
     assert matcher.match("recur").lang == "en" and matcher.match("ayuda").intent == "help"
     assert matcher.match("1").lang is None  # numbers are the same in every language
+
+
+def test_a_word_listed_for_the_same_reply_in_two_languages_belongs_to_neither():
+    matcher = Matcher(
+        {
+            "en": {"stop": ["STOP"], "help": ["HELP"], "contacts": ["NCI"], "recur": ["RECUR"]},
+            "es": {"stop": ["PARAR", "STOP"], "help": ["AYUDA", "HELP"], "contacts": ["NCI"], "recur": ["RECURRENCIA"]},
+        },
+        ["what"],
+    )
+    for word, intent in (("stop", "stop"), ("HELP", "help"), ("nci", "contacts"), ("NCI please", "contacts")):
+        assert (matcher.match(word).intent, matcher.match(word).lang) == (intent, None), word
+    assert matcher.match("parar").lang == "es" and matcher.match("recur").lang == "en"
+
+
+def test_the_same_word_for_the_same_reply_in_two_languages_is_accepted(prompts):
+    shutil.copytree(prompts / "en", prompts / "xx")
+    assert not [p for p in problems(prompts) if "sms.yaml" in p[0]]  # every word of xx is also en's, same meaning
 
 
 # --- checking sms.yaml at start-up ----------------------------------------------------------------------------

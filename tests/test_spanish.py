@@ -169,6 +169,70 @@ def test_spanish_opt_out_words_confirm_once_then_silence_until_start(texter, lin
     assert texter.send("RECURRENCIA")
 
 
+def spanish_texter(tmp_path, twilio, **extra) -> tuple[Texter, object]:
+    from ivr import create_app
+
+    settings = load_settings(make_env(tmp_path, twilio.url, **extra))
+    upgrade(settings.database_url)
+    application = create_app(settings)
+    client = application.test_client()
+    return Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER), application.extensions["ivr"]
+
+
+@pytest.mark.parametrize("word", ["NCI", "asco", "HELP", "Info", "metastasis"])
+def test_words_both_languages_use_keep_a_spanish_texter_in_spanish(texter, line, word):
+    """The Spanish texts ask for NCI and STOP: sending them must not switch the texter to English."""
+    texter.send("RECURRENCIA")
+    [reply] = texter.send(word)
+    assert reply in {line.sms.text("es", key) for key in ("contacts", "help", "answers.where")}
+    [answer] = texter.send("3")
+    assert answer.startswith("¿Donde sucede la recurrencia?")
+
+
+def test_shared_words_do_not_switch_an_english_texter_to_spanish(texter, line):
+    [english] = texter.send("NCI")
+    assert english == line.sms.text("en", "contacts")
+    [answer] = texter.send("3")
+    assert answer.startswith("Where does recurrence happen?")
+    texter.send("RECUR")
+    assert texter.send("HELP") == [line.sms.text("en", "help")]
+
+
+def test_on_a_spanish_number_shared_words_answer_in_spanish(tmp_path, twilio):
+    texter, the_line = spanish_texter(tmp_path, twilio, IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es")
+    assert texter.send("NCI") == [the_line.sms.text("es", "contacts")]
+    assert texter.send("HELP") == [the_line.sms.text("es", "help")]
+
+
+def test_stop_and_start_confirm_in_the_spanish_texters_language(tmp_path, twilio):
+    texter, the_line = spanish_texter(tmp_path, twilio, IVR_SMS_OPT_OUT_REPLIES="app")
+    texter.send("RECURRENCIA")
+    assert texter.send("STOP") == [the_line.sms.text("es", "stop")]
+    assert texter.send("HELP") == [the_line.sms.text("es", "help")]
+    assert texter.send("START") == [the_line.sms.text("es", "start")]
+    [answer] = texter.send("3")
+    assert answer.startswith("¿Donde sucede la recurrencia?")
+
+
+@pytest.mark.parametrize("body", ["Recurencia", "recurrensia", "RECURENCIA", "recurrencia!"])
+def test_misspelled_recurrencia_still_gets_the_spanish_menu(texter, body):
+    [menu] = texter.send(body)
+    assert "Responda un numero" in menu
+
+
+def test_spanish_everyday_words_are_not_guessed_at(texter, line):
+    texter.send("RECURRENCIA")
+    assert texter.send("cuales son las opciones") == [line.sms.text("es", "unknown")]  # not EMOCIONES
+
+
+@pytest.mark.parametrize("body", ["no mas mensajes", "No quiero mas mensajes", "dejen de enviar textos", "no me envien nada"])
+def test_asking_in_spanish_for_no_more_texts_gets_how_to_stop_in_one_part(texter, line, body):
+    [reply] = texter.send(body)
+    assert reply == line.sms.text("es", "no_more")
+    assert "responda STOP" in reply and gsm.segments(reply) == 1
+    assert not line.storage.is_opted_out(line.hash_number(CALLER))
+
+
 def test_after_a_spanish_opt_out_the_voice_line_will_not_text(texter, call, twilio):
     texter.send("PARAR")
     c = call().press("9").press("4")
@@ -180,7 +244,7 @@ def test_every_spanish_sms_text_is_gsm7_and_marked_for_review():
     loaded = content.load(ROOT / "prompts")
     es = loaded.languages["es"]
     assert "medical translator" in es.sms["status"] and "medical translator" in es.voice["status"]
-    for key in ("numbers", "recur", "contacts", "help", "stop", "start", "unknown"):
+    for key in ("numbers", "recur", "contacts", "help", "stop", "start", "no_more", "unknown"):
         text = content.render_sms(es.sms[key], loaded.contacts, es.sms)
         assert gsm.is_gsm7(text), key
         assert gsm.segments(text) <= es.budgets.get(key, 2) <= 4
