@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -35,6 +36,20 @@ def timed_press(c: Call, key: str) -> float:
 
 def read_aloud_after_apology(c: Call) -> bool:
     return "could not send a text message" in c.text.lower() and "1-800-422-6237" in c.text
+
+
+@contextmanager
+def another_writer(database, seconds: float):
+    """Another process writing to the SQLite file: it holds the write lock for ``seconds``."""
+    holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(seconds, lambda: holder.execute("ROLLBACK"))
+    release.start()
+    try:
+        yield
+    finally:
+        release.join()
+        holder.close()
 
 
 @pytest.fixture
@@ -66,15 +81,8 @@ def test_a_hanging_twilio_is_waited_for_only_as_long_as_the_answer_allows(sqlite
 def test_no_text_is_tried_when_the_database_left_no_time_for_it(sqlite_app, twilio, tmp_path):
     app = sqlite_app(IVR_ANSWER_WITHIN=5)
     c = start_call(app)
-    holder = sqlite3.connect(tmp_path / "ivr.sqlite3", isolation_level=None, check_same_thread=False)
-    holder.execute("BEGIN IMMEDIATE")  # another writer, for 2 of the 3 s a statement may wait
-    release = threading.Timer(2.0, lambda: holder.execute("ROLLBACK"))
-    release.start()
-    try:
+    with another_writer(tmp_path / "ivr.sqlite3", seconds=2.0):  # for 2 of the 3 s a statement may wait
         elapsed = timed_press(c, "4")
-    finally:
-        release.join()
-        holder.close()
     assert read_aloud_after_apology(c)
     assert twilio.messages == []  # 5 - 2 s left less than the 3.5 s kept for recording: not tried
     assert elapsed < 5, elapsed
@@ -93,15 +101,8 @@ def test_the_default_budget_fits_the_slowest_database_and_twilio_inside_twilios_
         assert line.settings.answer_within == 10
         twilio.answer("hang", 30)
         c = start_call(app)
-        holder = sqlite3.connect(tmp_path / "ivr.sqlite3", isolation_level=None, check_same_thread=False)
-        holder.execute("BEGIN IMMEDIATE")
-        release = threading.Timer(DATABASE_WAIT_SECONDS - 0.5, lambda: holder.execute("ROLLBACK"))
-        release.start()
-        try:
+        with another_writer(tmp_path / "ivr.sqlite3", seconds=DATABASE_WAIT_SECONDS - 0.5):
             elapsed = timed_press(c, "4")
-        finally:
-            release.join()
-            holder.close()
         assert read_aloud_after_apology(c)
         assert elapsed < 10.5, elapsed
     finally:
