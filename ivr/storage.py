@@ -242,35 +242,7 @@ class Storage:
                 return "line"
         return "ok"
 
-    def give_back_text_quota(self, number_hash: str, now: datetime | None = None) -> None:
-        """Undo a reservation for a text that was certainly not sent."""
-        with self.engine.begin() as conn:
-            self._give_back(conn, number_hash, now or utcnow())
-
-    def _give_back(self, conn, number_hash: str, now: datetime) -> None:
-        for bucket in self._buckets(number_hash, now):
-            still_counted = text_quota.c.bucket == bucket, text_quota.c.count > 0
-            conn.execute(update(text_quota).where(*still_counted).values(count=text_quota.c.count - 1))
-
     # --- texts sent -------------------------------------------------------------------------------
-    def record_text(
-        self,
-        number_hash: str,
-        channel: str,
-        language: str,
-        outcome: str,
-        message_sid: str | None = None,
-        status: str | None = None,
-        error_code: str | None = None,
-    ) -> None:
-        with self.engine.begin() as conn:
-            self._record_text(conn, number_hash, channel, language, outcome, message_sid, status, error_code)
-
-    @staticmethod
-    def _record_text(conn, number_hash, channel, language, outcome, message_sid, status, error_code) -> None:
-        values = {"channel": channel, "language": language, "outcome": outcome, "message_sid": message_sid, "status": status}
-        conn.execute(insert(texts_sent).values(number_hash=number_hash, created_at=utcnow(), error_code=error_code, **values))
-
     def settle_text(
         self,
         number_hash: str,
@@ -291,8 +263,11 @@ class Storage:
             if opted_out:
                 conn.execute(self._insert_ignore(opt_outs, number_hash=number_hash, created_at=now))
             if give_back:
-                self._give_back(conn, number_hash, now)
-            self._record_text(conn, number_hash, channel, language, outcome, message_sid, status, error_code)
+                for bucket in self._buckets(number_hash, now):
+                    still_counted = text_quota.c.bucket == bucket, text_quota.c.count > 0
+                    conn.execute(update(text_quota).where(*still_counted).values(count=text_quota.c.count - 1))
+            values = {"channel": channel, "language": language, "outcome": outcome, "message_sid": message_sid, "status": status}
+            conn.execute(insert(texts_sent).values(number_hash=number_hash, created_at=now, error_code=error_code, **values))
 
     def count_texts(self, number_hash: str | None = None) -> int:
         query = select(func.count()).select_from(texts_sent)

@@ -57,7 +57,7 @@ def text_the_numbers(
     if quota == "line":
         log.warning("text_me outcome=temporary reason=hourly_limit")
         return "temporary"  # the whole line's hourly limit: nothing this caller did; "we could not send a text right now"
-    wait = min(settings.rest_timeout + 0.5, answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS)
+    wait = answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS  # the sender also caps it at its REST time-out
     if wait < SHORTEST_SEND_SECONDS:
         log.warning("text_me outcome=temporary reason=no_time_left seconds=%.1f", max(wait, 0.0))
         _settle(line, number_hash, channel, lang, "temporary", give_back=True)

@@ -26,7 +26,7 @@ def hammer(storage: Storage, i: int, stop: float, done: dict) -> None:
         storage.opt_out(number)
         storage.take_text_quota(number, 1000, 100000)
         sid = f"SM{i:02d}{n:030d}"
-        storage.record_text(number, "voice", "en", "sent", sid, status="accepted")
+        storage.settle_text(number, "voice", "en", "sent", message_sid=sid, status="accepted")
         storage.update_text_status(sid, "delivered")
         storage.record_usage([{"at": utcnow(), "channel": "voice", "event": "call"}] * 5)
         storage.opt_in(number)
