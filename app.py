@@ -6,9 +6,9 @@ import time
 
 import click
 
-from ivr import create_app, create_commands_app
+from ivr.app import create_app, create_commands_app
 from ivr.config import ConfigError
-from ivr.content import ContentError
+from ivr.content.prompts import ContentError
 
 try:
     app = create_app()

@@ -21,7 +21,7 @@ import sys
 
 def _problems() -> str | None:
     """The start-up problems, one per line, or None when the line can start."""
-    from ivr.prompts_check import check
+    from ivr.tools.prompts_check import check
 
     problems = check().problems
     if not problems:

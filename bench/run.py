@@ -419,7 +419,7 @@ def main() -> int:
         method = "one CPU: servers and wrk share it (results understate both)"
     work = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
     database = work / "ivr.sqlite3"
-    from ivr.migrate import upgrade
+    from ivr.store.migrate import upgrade
 
     upgrade(f"sqlite:///{database}")
     path = os.pathsep.join([str(ROOT / ".venv" / "bin"), os.environ.get("PATH", "")])

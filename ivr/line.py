@@ -7,14 +7,14 @@ from functools import lru_cache
 
 from flask import current_app, has_request_context, request, url_for
 
-from . import content as content_module
-from .config import ConfigError, Settings
-from .privacy import NumberHasher, load_key, normalise
-from .sms_replies import SmsReplies
-from .storage import Storage
-from .twilio_client import TwilioSender
-from .usage import UsageRecorder
-from .voice_script import VoiceScript
+from ivr.config import ConfigError, Settings
+from ivr.content import prompts as content_module
+from ivr.privacy import NumberHasher, load_key, normalise
+from ivr.sms.replies import SmsReplies
+from ivr.store.storage import Storage
+from ivr.store.usage import UsageRecorder
+from ivr.twilio_client import TwilioSender
+from ivr.voice.script import VoiceScript
 
 
 class Line:

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from ivr.storage import make_engine, metadata
+from ivr.store.storage import make_engine, metadata
 
 config = context.config
 

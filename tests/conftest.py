@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ivr import create_app
+from ivr.app import create_app
 from ivr.config import ROOT, load_settings
-from ivr.migrate import upgrade
-from ivr.simulator import Call, FlaskTransport, sign
+from ivr.store.migrate import upgrade
+from ivr.tools.simulator import Call, FlaskTransport, sign
 from tests.fake_twilio import FakeTwilio
 from tests.postgres import database_url, postgres_server, postgres_url  # noqa: F401 (fixtures for every test module)
 

@@ -8,11 +8,11 @@ import threading
 
 from sqlalchemy import select
 
-from ivr import create_app
+from ivr.app import create_app
 from ivr.config import load_settings
-from ivr.migrate import upgrade
-from ivr.simulator import FlaskTransport
-from ivr.storage import usage_events
+from ivr.store.migrate import upgrade
+from ivr.store.storage import usage_events
+from ivr.tools.simulator import FlaskTransport
 from tests.conftest import OPEN_HOURS, make_env
 
 

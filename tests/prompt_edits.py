@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr import content
+from ivr.content import prompts as content
 
 
 def edit(path, old: str, new: str) -> None:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ivr.simulator import Call, Texter, sign
-from ivr.stats import format_table, report
-from ivr.storage import texts_sent, utcnow
+from ivr.store.storage import texts_sent, utcnow
+from ivr.tools.simulator import Call, Texter, sign
+from ivr.tools.stats import format_table, report
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BASE_URL, OUR_NUMBER
 from tests.fake_twilio import FakeTwilio
 from tests.instances import Router, close, make_app

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
-from ivr.simulator import Call, FlaskTransport, Texter
-from ivr.storage import DATABASE_WAIT_SECONDS
-from ivr.text_me import RECORD_RESERVE_SECONDS
+from ivr.store.storage import DATABASE_WAIT_SECONDS
+from ivr.tools.simulator import Call, FlaskTransport, Texter
+from ivr.voice.text_me import RECORD_RESERVE_SECONDS
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
 from tests.instances import close, make_app
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ivr import content
 from ivr.config import ROOT
+from ivr.content import prompts as content
 from tests.prompt_edits import edit, problems
 
 
@@ -74,7 +74,7 @@ def test_invalid_yaml_names_the_file(prompts):
 
 
 def test_a_broken_prompts_folder_stops_start_up(tmp_path, prompts):
-    from ivr import create_app
+    from ivr.app import create_app
     from ivr.config import load_settings
 
     edit(prompts / "menu.yaml", '"3": where', '"3": wherever')
@@ -84,7 +84,7 @@ def test_a_broken_prompts_folder_stops_start_up(tmp_path, prompts):
 
 
 def test_texts_that_pass_alone_but_make_one_say_too_long_for_twilio_stop_start_up(tmp_path, prompts):
-    from ivr import create_app
+    from ivr.app import create_app
     from ivr.config import load_settings
 
     # Each text is under the 2,500 characters one text may have; the welcome and the main menu's

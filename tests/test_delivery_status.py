@@ -7,8 +7,8 @@ import re
 
 from sqlalchemy import select
 
-from ivr.simulator import Call, FlaskTransport, check_twiml, sign
-from ivr.storage import texts_sent
+from ivr.store.storage import texts_sent
+from ivr.tools.simulator import Call, FlaskTransport, check_twiml, sign
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
 from tests.instances import close, make_app
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from ivr.migrate import upgrade
-from ivr.simulator import Call, HttpTransport, Texter
-from ivr.storage import Storage, usage_events
+from ivr.store.migrate import upgrade
+from ivr.store.storage import Storage, usage_events
+from ivr.tools.simulator import Call, HttpTransport, Texter
 from tests.conftest import AUTH_TOKEN, OUR_NUMBER, make_env
 from tests.instances import free_port
 from tests.live_server import Gunicorn

@@ -17,11 +17,12 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from ivr import create_app, security
+from ivr import security
+from ivr.app import create_app
 from ivr.config import load_settings
-from ivr.migrate import upgrade
 from ivr.security import is_webhook
-from ivr.simulator import check_twiml, sign
+from ivr.store.migrate import upgrade
+from ivr.tools.simulator import check_twiml, sign
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
 
 # Every webhook (a POST route under /voice or /sms); test_every_webhook_is_fuzzed keeps this complete.

@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import text
 
-from ivr.simulator import Call, FlaskTransport, Texter
+from ivr.tools.simulator import Call, FlaskTransport, Texter
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
 from tests.instances import close, free_port, make_app
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ivr import create_app
+from ivr.app import create_app
 from ivr.config import load_settings
-from ivr.content import ContentError
-from ivr.hours import HoursError, parse
-from ivr.migrate import upgrade
-from ivr.simulator import Call, FlaskTransport, Texter
+from ivr.content.hours import HoursError, parse
+from ivr.content.prompts import ContentError
+from ivr.store.migrate import upgrade
+from ivr.tools.simulator import Call, FlaskTransport, Texter
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
 
 NCI = parse({"days": "mon-fri", "open": "09:00", "close": "21:00", "time_zone": "America/New_York"})

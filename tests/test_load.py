@@ -18,9 +18,9 @@ import phonenumbers
 import pytest
 from sqlalchemy import func, select
 
-from ivr.migrate import upgrade
-from ivr.simulator import Call, HttpTransport, Texter
-from ivr.storage import Storage, texts_sent, usage_events
+from ivr.store.migrate import upgrade
+from ivr.store.storage import Storage, texts_sent, usage_events
+from ivr.tools.simulator import Call, HttpTransport, Texter
 from tests.conftest import AUTH_TOKEN, OUR_NUMBER, make_env
 from tests.live_server import Gunicorn
 

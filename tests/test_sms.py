@@ -10,10 +10,12 @@ import pytest
 import yaml
 from sqlalchemy import func, select, text
 
-from ivr import content, gsm, storage
 from ivr.config import ROOT
-from ivr.keywords import Matcher
-from ivr.simulator import FlaskTransport, Texter, check_twiml, message_texts, sign
+from ivr.content import gsm
+from ivr.content import prompts as content
+from ivr.sms.keywords import Matcher
+from ivr.store import storage
+from ivr.tools.simulator import FlaskTransport, Texter, check_twiml, message_texts, sign
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
 from tests.handout_facts import FACTS
 from tests.prompt_edits import edit, problems

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ivr import content, gsm
 from ivr.config import ROOT, load_settings
-from ivr.migrate import upgrade
-from ivr.simulator import Call, FlaskTransport, Texter
+from ivr.content import gsm
+from ivr.content import prompts as content
+from ivr.store.migrate import upgrade
+from ivr.tools.simulator import Call, FlaskTransport, Texter
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
 from tests.prompt_edits import edit, problems
 from tests.test_voice import path_to
@@ -121,7 +122,7 @@ def test_spanish_outside_hours(call, line):
 
 
 def test_a_number_configured_to_start_in_spanish(tmp_path, twilio):
-    from ivr import create_app
+    from ivr.app import create_app
 
     settings = load_settings(make_env(tmp_path, twilio.url, IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es"))
     upgrade(settings.database_url)
@@ -170,7 +171,7 @@ def test_spanish_opt_out_words_confirm_once_then_silence_until_start(texter, lin
 
 
 def spanish_texter(tmp_path, twilio, **extra) -> tuple[Texter, object]:
-    from ivr import create_app
+    from ivr.app import create_app
 
     settings = load_settings(make_env(tmp_path, twilio.url, **extra))
     upgrade(settings.database_url)

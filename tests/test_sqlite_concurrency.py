@@ -12,8 +12,8 @@ import time
 
 from sqlalchemy import create_engine, func, select, text
 
-from ivr.migrate import upgrade
-from ivr.storage import Storage, texts_sent, usage_events, utcnow
+from ivr.store.migrate import upgrade
+from ivr.store.storage import Storage, texts_sent, usage_events, utcnow
 
 THREADS = 12
 SECONDS = 1.5

@@ -14,9 +14,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 
 from ivr.config import load_settings
-from ivr.migrate import alembic_config, upgrade
-from ivr.retention import purge
-from ivr.storage import Storage, metadata, opt_outs, text_quota, texts_sent, usage_events, utcnow
+from ivr.store.migrate import alembic_config, upgrade
+from ivr.store.retention import purge
+from ivr.store.storage import Storage, metadata, opt_outs, text_quota, texts_sent, usage_events, utcnow
 
 HASH = "a" * 64
 

@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from ivr import create_app, security, stats
+from ivr import security
+from ivr.app import create_app
 from ivr.config import load_settings
-from ivr.migrate import upgrade
-from ivr.simulator import Call, FlaskTransport, Texter
+from ivr.store.migrate import upgrade
+from ivr.tools import stats
+from ivr.tools.simulator import Call, FlaskTransport, Texter
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, make_env
 
 USER, PASSWORD = "clinic", "a long admin password"

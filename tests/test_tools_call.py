@@ -7,7 +7,7 @@ import shutil
 import pytest
 import yaml
 
-from ivr import gsm
+from ivr.content import gsm
 from tests.cli_helpers import copy_prompts, edit, flask
 
 MENU = yaml.safe_load(open("prompts/menu.yaml").read())["menus"]

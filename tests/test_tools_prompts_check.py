@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from ivr import content, gsm
 from ivr.config import ROOT
+from ivr.content import gsm
+from ivr.content import prompts as content
 from tests.cli_helpers import clean_environ, copy_prompts, edit, flask
 from tests.conftest import make_env
 

@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from ivr import gsm
-from ivr.simulator import FlaskTransport, Texter
-from ivr.storage import opt_outs
+from ivr.content import gsm
+from ivr.store.storage import opt_outs
+from ivr.tools.simulator import FlaskTransport, Texter
 from tests.cli_helpers import flask
 from tests.conftest import AUTH_TOKEN, BASE_URL
 

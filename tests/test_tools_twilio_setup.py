@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from ivr.simulator import check_twiml
+from ivr.tools.simulator import check_twiml
 from tests.conftest import ACCOUNT_SID, OUR_NUMBER
 
 BASE = "https://line.example.org"

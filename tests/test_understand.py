@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from ivr.config import ROOT
-from ivr.understand import Understander
+from ivr.voice.understand import Understander
 
 MAIN = {"1": "about", "2": "again", "3": "talk", "4": "text", "0": "nci", "*": "main"}
 

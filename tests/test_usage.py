@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select, text
 
-from ivr.migrate import upgrade
 from ivr.privacy import NumberHasher
-from ivr.simulator import Call, FlaskTransport, Texter
-from ivr.storage import Storage, opt_outs, texts_sent, usage_events, utcnow
-from ivr.usage import UsageRecorder, describe
+from ivr.store.migrate import upgrade
+from ivr.store.storage import Storage, opt_outs, texts_sent, usage_events, utcnow
+from ivr.store.usage import UsageRecorder, describe
+from ivr.tools.simulator import Call, FlaskTransport, Texter
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
 from tests.instances import Router, close, make_app, usage_rows
 

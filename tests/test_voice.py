@@ -214,10 +214,10 @@ def test_texts_are_limited_per_caller_per_day(call, twilio, line):
 
 
 def test_texts_are_limited_overall_per_hour(tmp_path, twilio):
-    from ivr import create_app
+    from ivr.app import create_app
     from ivr.config import load_settings
-    from ivr.migrate import upgrade
-    from ivr.simulator import Call, FlaskTransport
+    from ivr.store.migrate import upgrade
+    from ivr.tools.simulator import Call, FlaskTransport
     from tests.conftest import AUTH_TOKEN, BASE_URL, make_env
 
     settings = load_settings(make_env(tmp_path, twilio.url, IVR_TEXTS_PER_HOUR=2))
@@ -236,10 +236,10 @@ def test_texts_are_limited_overall_per_hour(tmp_path, twilio):
 
 
 def test_dev_mode_text_me_without_twilio_credentials_reads_the_numbers(tmp_path, twilio):
-    from ivr import create_app
+    from ivr.app import create_app
     from ivr.config import load_settings
-    from ivr.migrate import upgrade
-    from ivr.simulator import Call, FlaskTransport
+    from ivr.store.migrate import upgrade
+    from ivr.tools.simulator import Call, FlaskTransport
     from tests.conftest import make_env
 
     env = make_env(tmp_path, twilio.url, IVR_DEV_MODE=1)

@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 import pytest
 
-from ivr import create_app
+from ivr.app import create_app
 from ivr.config import load_settings
-from ivr.migrate import upgrade
-from ivr.simulator import Call, FlaskTransport, check_twiml, sign
+from ivr.store.migrate import upgrade
+from ivr.tools.simulator import Call, FlaskTransport, check_twiml, sign
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
 from tests.test_hours_and_local import SATURDAY
 

@@ -9,11 +9,11 @@ import time
 import pytest
 from sqlalchemy import text
 
-from ivr import create_app
+from ivr.app import create_app
 from ivr.config import load_settings
-from ivr.migrate import upgrade
-from ivr.simulator import check_twiml, sign
-from ivr.storage import DATABASE_WAIT_SECONDS
+from ivr.store.migrate import upgrade
+from ivr.store.storage import DATABASE_WAIT_SECONDS
+from ivr.tools.simulator import check_twiml, sign
 from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, make_env
 
 ROUTES = [

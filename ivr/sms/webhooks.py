@@ -12,9 +12,10 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import keywords, weblog
-from .content import TWILIO_KEYWORDS
-from .sms_replies import EMPTY
+from ivr import weblog
+from ivr.content.prompts import TWILIO_KEYWORDS
+from ivr.sms import keywords
+from ivr.sms.replies import EMPTY
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__, url_prefix="/sms")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import Say
 
-from .content import PLACEHOLDER, Contact, contact_part, local_info
+from ivr.content.prompts import PLACEHOLDER, Contact, contact_part, local_info
 
 
 class Speaker:

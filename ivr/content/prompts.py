@@ -14,9 +14,9 @@ from pathlib import Path
 import phonenumbers
 import yaml
 
-from . import gsm
-from .hours import Hours, HoursError
-from .hours import parse as parse_hours
+from ivr.content import gsm
+from ivr.content.hours import Hours, HoursError
+from ivr.content.hours import parse as parse_hours
 
 DEFAULT_LANGUAGE = "en"
 MAX_CHOICES = 5
@@ -479,7 +479,7 @@ def sms_list(name: str, texts: dict) -> str:
 
 def _sms_keywords(check: _Checker, path: Path, sms: dict, is_default: bool) -> None:
     """sms.yaml "topics", "titles", "answers" and "keywords": complete, and no word with two meanings."""
-    from .keywords import exact_form, phrase_form
+    from ivr.sms.keywords import exact_form, phrase_form
 
     topics = sms.get("topics")
     if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t for t in topics):
@@ -533,7 +533,7 @@ def _sms_keywords(check: _Checker, path: Path, sms: dict, is_default: bool) -> N
 
 def _sms_across_languages(check: _Checker, root: Path, languages: dict[str, Language]) -> None:
     """The same topic numbers everywhere, and no word that means one thing in one language and another elsewhere."""
-    from .keywords import phrase_form
+    from ivr.sms.keywords import phrase_form
 
     owner: dict[str, tuple[str, str]] = {}
     reference = languages.get(DEFAULT_LANGUAGE)

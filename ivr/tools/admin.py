@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 
-from . import charts, stats
+from ivr.tools import charts, stats
 
 log = logging.getLogger(__name__)
-bp = Blueprint("admin", __name__)
+bp = Blueprint("admin", __name__, template_folder="templates")
 PERIODS = (7, 30, 90, 365)
 REALM = 'Basic realm="Recurrence line admin", charset="UTF-8"'
 HEADERS = {

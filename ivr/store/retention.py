@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import click
 from flask.cli import with_appcontext
 
-from .storage import utcnow
+from ivr.store.storage import utcnow
 
 QUOTA_DAYS = 2
 NAMES = {"usage_events": "usage events", "texts_sent": "texts sent", "text_quota": "text-limit counters"}
@@ -35,7 +35,7 @@ def purge(storage, retention_days: int, now: datetime | None = None) -> dict[str
 @with_appcontext
 def purge_command(days: int | None) -> None:
     """Delete usage and texts sent older than the retention period (IVR_RETENTION_DAYS, default 400)."""
-    from .cli import need_line
+    from ivr.tools.cli import need_line
 
     line = need_line()
     days = days or line.settings.retention_days

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from flask import current_app, g, request
 
-from .privacy import normalise
+from ivr.privacy import normalise
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from .content import ACTIONS, DIAL_OUTCOMES, TEXT_OUTCOMES, Content, ContentError, relative_name
-from .speech import Speaker
-from .understand import Understander
+from ivr.content.prompts import ACTIONS, DIAL_OUTCOMES, TEXT_OUTCOMES, Content, ContentError, relative_name
+from ivr.voice.speech import Speaker
+from ivr.voice.understand import Understander
 
 XML = bytes
 SAY_LIMIT = 3000  # characters Twilio takes in one <Say>; a longer one fails the call with an application error

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import keywords
-from .content import SMS_TEXTS, Content, render_sms
+from ivr.content.prompts import SMS_TEXTS, Content, render_sms
+from ivr.sms import keywords
 
 XML = bytes
 EMPTY: XML = MessagingResponse().to_xml().encode()  # <Response />: Twilio sends nothing

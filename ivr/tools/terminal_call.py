@@ -10,10 +10,10 @@ import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from . import gsm
-from .practice import PracticeLine
-from .privacy import mask
-from .simulator import Call
+from ivr.content import gsm
+from ivr.privacy import mask
+from ivr.tools.practice import PracticeLine
+from ivr.tools.simulator import Call
 
 HANG_UP = {"q", "quit", "hangup", "hang up", "bye"}
 # How a transfer can end, as typed: Twilio's DialCallStatus for each.

@@ -13,8 +13,8 @@ import re
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import weblog
-from .storage import MESSAGE_STATUS_RANK
+from ivr import weblog
+from ivr.store.storage import MESSAGE_STATUS_RANK
 
 log = logging.getLogger(__name__)
 bp = Blueprint("delivery", __name__)

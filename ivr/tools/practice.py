@@ -15,10 +15,10 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import create_app
-from .config import Settings
-from .simulator import Call, FlaskTransport, Texter
-from .twilio_client import SendResult
+from ivr.app import create_app
+from ivr.config import Settings
+from ivr.tools.simulator import Call, FlaskTransport, Texter
+from ivr.twilio_client import SendResult
 
 BASE_URL = "https://line.practice.invalid"
 CALLER = "+16175550123"  # a 555 number: fictional
@@ -96,7 +96,7 @@ def _quiet_upgrade(database_url: str) -> None:
     level = alembic.level
     alembic.setLevel(logging.WARNING)
     try:
-        from .migrate import upgrade
+        from ivr.store.migrate import upgrade
 
         upgrade(database_url)
     finally:

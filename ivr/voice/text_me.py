@@ -16,8 +16,8 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .privacy import normalise
-from .storage import DATABASE_WAIT_SECONDS
+from ivr.privacy import normalise
+from ivr.store.storage import DATABASE_WAIT_SECONDS
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from . import weblog
+from ivr import weblog
 
 bp = Blueprint("call_status", __name__)
 STATUSES = {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}

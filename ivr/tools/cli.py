@@ -16,7 +16,8 @@ def need_line():
 
 
 def register(app: Flask) -> None:
-    from . import retention, stats
+    from ivr.store import retention
+    from ivr.tools import stats
 
     app.cli.add_command(stats.stats_command)
     app.cli.add_command(retention.purge_command)
@@ -28,7 +29,7 @@ def register(app: Flask) -> None:
     @prompts_group.command("check")
     def prompts_check_command():
         """Check prompts/ and the settings as start-up does, and show the size of every text."""
-        from .prompts_check import check, format_report
+        from ivr.tools.prompts_check import check, format_report
 
         report = check()
         for line in format_report(report):
@@ -44,8 +45,8 @@ def register(app: Flask) -> None:
     )
     def call_command(lang, caller, keys):
         """Call the line in this terminal: hear it, press keys, see transfers and texts. Nothing is sent."""
-        from .practice import OUR_NUMBER, PracticeLine
-        from .terminal_call import TerminalPhone, parse_keys, practice_settings
+        from ivr.tools.practice import OUR_NUMBER, PracticeLine
+        from ivr.tools.terminal_call import TerminalPhone, parse_keys, practice_settings
 
         try:
             settings = practice_settings(need_line(), lang, OUR_NUMBER)
@@ -63,8 +64,8 @@ def register(app: Flask) -> None:
     @click.option("--from", "sender", metavar="NUMBER", help="The texter's number (default: a fictional 555 number).")
     def text_command(bodies, sender):
         """Show the line's reply to a text (several: one conversation), with its segment count. Nothing is sent."""
-        from .practice import PracticeLine
-        from .terminal_text import run_texts
+        from ivr.tools.practice import PracticeLine
+        from ivr.tools.terminal_text import run_texts
 
         line = need_line()
         with PracticeLine(line.settings) as practice:
@@ -84,8 +85,8 @@ def register(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
     def twilio_setup_command(number, base_url, insecure, dry_run):
         """Point a Twilio number's Voice, Fallback, Messaging and status callback URLs at this deployment."""
-        from .config import ConfigError, load_settings
-        from .twilio_setup import SetupError, run
+        from ivr.config import ConfigError, load_settings
+        from ivr.tools.twilio_setup import SetupError, run
 
         try:
             run(load_settings(), number, base_url, insecure, dry_run, echo=click.echo)
@@ -95,7 +96,7 @@ def register(app: Flask) -> None:
     @app.cli.command("migrate")
     def migrate_command():
         """Create or upgrade the database schema (the Procfile's release step)."""
-        from .migrate import upgrade  # imported here: alembic logs as it loads
+        from ivr.store.migrate import upgrade  # imported here: alembic logs as it loads
 
         line = need_line()
         upgrade(line.settings.database_url)

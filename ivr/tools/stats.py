@@ -14,7 +14,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import and_, distinct, func, select
 
-from .storage import opt_outs, texts_sent, usage_events
+from ivr.store.storage import opt_outs, texts_sent, usage_events
 
 U = usage_events
 
@@ -197,7 +197,7 @@ def _date(_ctx, _param, value: str | None) -> date | None:
 @with_appcontext
 def stats_command(start: date | None, end: date | None, as_json: bool) -> None:
     """Usage report: calls, callers, topics, transfers, texts and opt-outs. No phone numbers."""
-    from .cli import need_line
+    from ivr.tools.cli import need_line
 
     line = need_line()
     end = end or datetime.now(UTC).date()

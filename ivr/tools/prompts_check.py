@@ -12,11 +12,11 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from . import content as content_module
-from . import gsm
-from .config import ConfigError, Settings, load_settings
-from .line import Line
-from .simulator import spoken_text
+from ivr.config import ConfigError, Settings, load_settings
+from ivr.content import gsm
+from ivr.content import prompts as content_module
+from ivr.line import Line
+from ivr.tools.simulator import spoken_text
 
 WORDS_PER_MINUTE = 150  # an unhurried voice at a 100% rate; IVR_SPEECH_RATE scales it
 SETTING_NAME = re.compile(r"^([A-Z][A-Z0-9_]+)(=|: )?(.*)$", re.S)

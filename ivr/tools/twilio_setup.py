@@ -15,8 +15,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .config import Settings
-from .privacy import normalise
+from ivr.config import Settings
+from ivr.privacy import normalise
 
 # What to set: (label, the number's URL field, its method field, the path on this deployment).
 WEBHOOKS = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from . import weblog
-from .privacy import normalise
-from .text_me import text_the_numbers
+from ivr import weblog
+from ivr.privacy import normalise
+from ivr.voice.text_me import text_the_numbers
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 

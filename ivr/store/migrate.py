@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from .config import ROOT
+from ivr.config import ROOT
 
 
 def alembic_config(database_url: str) -> Config:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 
-from . import gsm
-from .practice import PracticeLine
+from ivr.content import gsm
+from ivr.tools.practice import PracticeLine
 
 WIDTH = 88
 
