@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
-
-def need_line():
-    """The running line, or a one-line error when it cannot start (see create_commands_app)."""
-    line = current_app.extensions.get("ivr")
-    if line is None:
-        error = current_app.extensions.get("ivr_error", "the line cannot start")
-        raise click.ClickException(f"{error}; see: flask --app app prompts check")
-    return line
+from ivr.tools.need import need_line
 
 
 def register(app: Flask) -> None:
-    from ivr.store import retention
-    from ivr.tools import stats
+    from ivr.tools import purge, stats
 
     app.cli.add_command(stats.stats_command)
-    app.cli.add_command(retention.purge_command)
+    app.cli.add_command(purge.purge_command)
 
     @app.cli.group("prompts")
     def prompts_group():

@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import and_, distinct, func, select
 
 from ivr.store.storage import opt_outs, texts_sent, usage_events
+from ivr.tools.need import need_line
 
 U = usage_events
 
@@ -197,8 +198,6 @@ def _date(_ctx, _param, value: str | None) -> date | None:
 @with_appcontext
 def stats_command(start: date | None, end: date | None, as_json: bool) -> None:
     """Usage report: calls, callers, topics, transfers, texts and opt-outs. No phone numbers."""
-    from ivr.tools.cli import need_line
-
     line = need_line()
     end = end or datetime.now(UTC).date()
     start = start or end - timedelta(days=29)
