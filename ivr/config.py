@@ -63,7 +63,6 @@ class Settings:
     dev_mode: bool = False
     proxy_count: int = 0
     public_base_url: str = ""
-    voice: str = "Polly.Joanna"
     speech_rate: str = "90%"
     gather_timeout: int = 6
     silence_tries: int = 3
@@ -147,7 +146,6 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         dev_mode=_bool(env, "IVR_DEV_MODE", False),
         proxy_count=_int(env, "IVR_PROXY_COUNT", 0),
         public_base_url=env.get("IVR_PUBLIC_BASE_URL", "").strip().rstrip("/"),
-        voice=env.get("IVR_VOICE", "").strip() or "Polly.Joanna",
         speech_rate=rate,
         gather_timeout=_int(env, "IVR_GATHER_TIMEOUT", 6, 1),
         silence_tries=_int(env, "IVR_SILENCE_TRIES", 3, 1),
