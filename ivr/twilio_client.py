@@ -15,6 +15,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from ivr.outcomes import TextOutcome
+
 log = logging.getLogger(__name__)
 
 # Twilio error codes that mean this number will not get a text from us, whatever we retry.
@@ -24,14 +26,14 @@ CANNOT_RECEIVE = {21211, 21214, 21408, 21612, 21614, 21635}
 
 @dataclass(frozen=True)
 class SendResult:
-    outcome: str  # sent | opted_out | cannot_receive | temporary
+    outcome: TextOutcome  # SENT, OPTED_OUT, CANNOT_RECEIVE or TEMPORARY
     sid: str | None = None
     code: int | None = None
     certain: bool = True  # False when we gave up waiting: the text may still go out
 
     @property
     def sent(self) -> bool:
-        return self.outcome == "sent"
+        return self.outcome is TextOutcome.SENT
 
 
 class TwilioSender:
@@ -53,7 +55,7 @@ class TwilioSender:
         """Send one text; wait for Twilio at most ``wait`` seconds (default: the REST time-out and a half second)."""
         if not self.configured:
             log.warning("twilio_rest outcome=temporary reason=no_credentials")
-            return SendResult("temporary")
+            return SendResult(TextOutcome.TEMPORARY)
         kwargs = {"to": to, "from_": from_, "body": body}
         if status_callback:
             kwargs["status_callback"] = status_callback
@@ -63,22 +65,22 @@ class TwilioSender:
             message = future.result(timeout=wait)
         except FutureTimeout:
             log.warning("twilio_rest outcome=temporary reason=deadline seconds=%.1f", wait)
-            return SendResult("temporary", certain=False)
+            return SendResult(TextOutcome.TEMPORARY, certain=False)
         except (TwilioRestException, TwilioServiceException) as exc:  # the legacy error body, or RFC 9457 problem details
             code = exc.code if isinstance(exc.code, int) else None
             if code in OPTED_OUT:
-                return SendResult("opted_out", code=code)
+                return SendResult(TextOutcome.OPTED_OUT, code=code)
             if code in CANNOT_RECEIVE:
-                return SendResult("cannot_receive", code=code)
+                return SendResult(TextOutcome.CANNOT_RECEIVE, code=code)
             log.warning("twilio_rest outcome=temporary status=%s code=%s", exc.status, exc.code)
-            return SendResult("temporary", code=code)
+            return SendResult(TextOutcome.TEMPORARY, code=code)
         except TwilioException as exc:
             log.warning("twilio_rest outcome=temporary error=%s", type(exc).__name__)
-            return SendResult("temporary", certain=not _maybe_sent(exc))
+            return SendResult(TextOutcome.TEMPORARY, certain=not _maybe_sent(exc))
         except Exception as exc:  # connection refused, read time-out, bad JSON ...
             log.warning("twilio_rest outcome=temporary error=%s", type(exc).__name__)
-            return SendResult("temporary", certain=not _maybe_sent(exc))
-        return SendResult("sent", sid=getattr(message, "sid", None))
+            return SendResult(TextOutcome.TEMPORARY, certain=not _maybe_sent(exc))
+        return SendResult(TextOutcome.SENT, sid=getattr(message, "sid", None))
 
 
 def _maybe_sent(exc: Exception) -> bool:

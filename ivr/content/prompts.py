@@ -9,14 +9,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import time
+from enum import StrEnum
 from pathlib import Path
 
 import phonenumbers
 import yaml
 
 from ivr.content import gsm
+from ivr.content.folding import exact_form, phrase_form
 from ivr.content.hours import Hours, HoursError
 from ivr.content.hours import parse as parse_hours
+from ivr.outcomes import DialOutcome, TextOutcome
 
 DEFAULT_LANGUAGE = "en"
 MAX_CHOICES = 5
@@ -24,13 +27,26 @@ MAX_DEPTH = 3
 MAX_SEGMENTS = 4
 DEFAULT_BUDGET = 2
 REQUIRED_MENUS = ("main", "after_answer", "after_failed_transfer", "closed")
-ACTIONS = ("text", "repeat", "anyway")
+
+
+class Kind(StrEnum):
+    """What a menu choice leads to (menu.yaml): the voice line acts on each kind, and on no other."""
+
+    MENU = "menu"
+    ANSWER = "answer"
+    TRANSFER = "transfer"
+    TEXT = "text"  # text the caller the numbers
+    REPEAT = "repeat"  # the answer just heard, again
+    ANYWAY = "anyway"  # connect although the line asked for is closed
+
+
+ACTIONS = (Kind.TEXT, Kind.REPEAT, Kind.ANYWAY)  # the kinds that are a choice's own name in menu.yaml
 # Contacts a deployment may configure or not (see README): menu choices that lead to one that is not
 # configured are left out, and texts that mention it are only used when it is.
 OPTIONAL_CONTACTS = ("local",)
 CONTACT_PARTS = ("phone", "web", "name", "hours")
-DIAL_OUTCOMES = ("busy", "no-answer", "failed", "canceled")
-TEXT_OUTCOMES = ("sent", "opted_out", "cannot_receive", "temporary", "no_caller_id", "limited")
+DIAL_OUTCOMES = tuple(o for o in DialOutcome if o is not DialOutcome.COMPLETED)  # each has a transfer.<outcome> sentence
+TEXT_OUTCOMES = tuple(TextOutcome)
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 KEYS = set("123456789")
 ALWAYS_KEYS = set("0123456789*#")
@@ -126,14 +142,17 @@ class Content:
     answers: tuple[str, ...] = field(default=())
     language_keys: dict[str, str] = field(default_factory=dict)
 
-    def kind(self, target: str) -> str:
+    def kind(self, target: str) -> Kind:
+        """What ``target`` (a menu choice) is; KeyError for a name menu.yaml does not define."""
         if target in self.menus:
-            return "menu"
+            return Kind.MENU
         if target in self.contacts:
-            return "transfer"
+            return Kind.TRANSFER
         if target in ACTIONS:
-            return target
-        return "answer"
+            return Kind(target)
+        if target in self.answers:
+            return Kind.ANSWER
+        raise KeyError(f"{target!r} is no menu, answer, contact or action of menu.yaml")
 
     @property
     def person(self) -> str:
@@ -479,8 +498,6 @@ def sms_list(name: str, texts: dict) -> str:
 
 def _sms_keywords(check: _Checker, path: Path, sms: dict, is_default: bool) -> None:
     """sms.yaml "topics", "titles", "answers" and "keywords": complete, and no word with two meanings."""
-    from ivr.sms.keywords import exact_form, phrase_form
-
     topics = sms.get("topics")
     if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t for t in topics):
         check.add(path, "topics", "must be a list of answer names (the order gives their numbers)")
@@ -533,8 +550,6 @@ def _sms_keywords(check: _Checker, path: Path, sms: dict, is_default: bool) -> N
 
 def _sms_across_languages(check: _Checker, root: Path, languages: dict[str, Language]) -> None:
     """The same topic numbers everywhere, and no word that means one thing in one language and another elsewhere."""
-    from ivr.sms.keywords import phrase_form
-
     owner: dict[str, tuple[str, str]] = {}
     reference = languages.get(DEFAULT_LANGUAGE)
     for code, language in languages.items():

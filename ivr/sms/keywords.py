@@ -21,12 +21,12 @@ belongs to none: its match has lang None, and the texter's language stays as it 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
+
+from ivr.content.folding import MAX_CHARS, exact_form, phrase_form, words
 
 OPT_OUT, OPT_IN, HELP = "stop", "start", "help"
 OPT_INTENTS = (OPT_OUT, OPT_IN)
@@ -34,7 +34,6 @@ RECUR, CONTACTS = "recur", "contacts"
 ASKED_FOR = (RECUR, HELP, CONTACTS)  # the words the line's own texts ask people to send: guessed at
 UNKNOWN, EMPTY = "unknown", "empty"
 
-MAX_CHARS = 2000  # a longer text is read up to here: enough for any keyword, bounded work
 SHORT = 3  # words in a text that may pick a topic by number ("topic 3 please")
 FUZZY_WORDS = 8  # only the first words are tried for misspellings: a long text is not a typo
 FUZZY_MIN_LENGTH = 4  # shorter keywords are too alike to guess at
@@ -43,30 +42,6 @@ TOPIC_TYPO_MIN_LENGTH = 6  # a typed word this long may be a topic's word with o
 TOPIC_CHANGED_MIN_LENGTH = 8  # and this long, with one letter changed ("metastisis"; "coming" is not COPING)
 THRESHOLD_LONG = 82  # rapidfuzz ratio, words of 6+ letters: "RECURR" -> RECUR 91, "recurance" 84; "options" -> EMOTIONS 80 is not
 THRESHOLD_SHORT = 88  # for 4-5 letters, only one letter added or dropped ("CALLS" -> CALL: 89)
-
-_APOSTROPHES = re.compile(r"['\u2018\u2019\u201b\u2032`\u00b4]")
-_NOT_WORD = re.compile(r"[^A-Z0-9]+")
-
-
-def _unaccent(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def exact_form(text: str | None) -> str:
-    """How opt-out words compare: trimmed, spaces collapsed, any case, accents ignored."""
-    return " ".join(_unaccent(text or "").upper().split())
-
-
-def words(text: str | None) -> tuple[str, ...]:
-    """The words of a text, folded: 'What's “recur”?!' -> ('WHATS', 'RECUR')."""
-    folded = _APOSTROPHES.sub("", _unaccent((text or "")[:MAX_CHARS]).upper())
-    return tuple(w for w in _NOT_WORD.split(folded) if w)
-
-
-def phrase_form(text: str) -> str:
-    """A keyword as the matcher stores it: its folded words joined by single spaces."""
-    return " ".join(words(text))
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ memory. Where the caller is travels in the URLs Twilio posts back, so any instan
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from functools import cache
+from functools import cache, cached_property
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from ivr.content.prompts import ACTIONS, DIAL_OUTCOMES, TEXT_OUTCOMES, Content, ContentError, relative_name
+from ivr.content.prompts import ACTIONS, TEXT_OUTCOMES, Content, ContentError, Kind, relative_name
+from ivr.outcomes import DialOutcome, TextOutcome
 from ivr.voice.speech import Speaker
 from ivr.voice.understand import Understander
 
@@ -20,19 +21,47 @@ XML = bytes
 SAY_LIMIT = 3000  # characters Twilio takes in one <Say>; a longer one fails the call with an application error
 
 
+def build_scripts(content: Content, rate: str, gather_timeout: int, silence_tries: int, dial_timeout: int) -> dict[str, VoiceScript]:
+    """One script per language of ``content``, each offering the others, every response rendered.
+
+    Rendering at start-up is what turns a prompt that Twilio would refuse into a ContentError now,
+    not a failed call later; it needs every language's script, so it comes after all are built.
+    """
+    scripts: dict[str, VoiceScript] = {}
+    for lang in content.languages:
+        scripts[lang] = VoiceScript(content, lang, rate, gather_timeout, silence_tries, dial_timeout, siblings=scripts)
+    for script in scripts.values():
+        script.warm()
+    return scripts
+
+
 class VoiceScript:
-    def __init__(self, content: Content, lang: str, rate: str, gather_timeout: int, silence_tries: int, dial_timeout: int):
+    def __init__(
+        self,
+        content: Content,
+        lang: str,
+        rate: str,
+        gather_timeout: int,
+        silence_tries: int,
+        dial_timeout: int,
+        siblings: dict[str, VoiceScript] | None = None,
+    ):
         self.content = content
         self.lang = lang
         self.words = content.languages[lang].voice
         self.speaker = Speaker(self.words, rate, content.contacts)
-        # Other languages offered before the welcome: (their script, the key that chooses them).
-        self.offers: tuple[tuple[VoiceScript, str], ...] = ()
+        self.siblings = siblings if siblings is not None else {lang: self}  # every language's script, this one too
         known = set(content.menus) | set(content.answers) | set(content.contacts) | set(ACTIONS) | {"main"}
         self.understander = Understander(self.words, known=known, transfers=frozenset(content.contacts))
         self.gather_timeout = gather_timeout
         self.silence_tries = silence_tries
         self.dial_timeout = dial_timeout
+
+    @cached_property
+    def offers(self) -> tuple[tuple[VoiceScript, str], ...]:
+        """The other languages offered before the welcome: (their script, the key that chooses them)."""
+        keys = self.content.language_keys.items()
+        return tuple((self.siblings[other], key) for other, key in keys if other != self.lang and other in self.siblings)
 
     # --- URLs (relative: Twilio resolves them against the URL it just requested) ---------------
     def url(self, kind: str, name: str, **query) -> str:
@@ -53,7 +82,7 @@ class VoiceScript:
         for key, target in self.content.always.items():
             if target in offered.values() or (target == "main" and name == "main"):
                 continue
-            if name == "closed" and self.content.kind(target) == "transfer":
+            if name == "closed" and self.content.kind(target) is Kind.TRANSFER:
                 continue  # "talk with a person" is no promise to make while a line is closed (0 still connects)
             lines.append(self.words["always_hints"][target].replace("{key}", self._key_name(key)))
         return lines
@@ -127,11 +156,11 @@ class VoiceScript:
         return (numbers, self.text("text.repeat_numbers"), numbers) if twice else (numbers,)
 
     @cache
-    def text_outcome(self, outcome: str) -> XML:
+    def text_outcome(self, outcome: TextOutcome) -> XML:
         """What the caller hears after asking for the numbers by text, then the main menu."""
         lead = (self.text(f"text.{outcome}"),)
-        if outcome != "sent":
-            lead += self.numbers_aloud(twice=outcome in ("cannot_receive", "no_caller_id"))
+        if outcome is not TextOutcome.SENT:
+            lead += self.numbers_aloud(twice=outcome in (TextOutcome.CANNOT_RECEIVE, TextOutcome.NO_CALLER_ID))
         return self.menu("main", lead=lead)
 
     def closed(self, contact: str) -> XML:
@@ -152,13 +181,13 @@ class VoiceScript:
         return response.to_xml().encode()
 
     @cache
-    def transfer_done(self, status: str) -> XML:
-        if status == "completed":
+    def transfer_done(self, status: DialOutcome) -> XML:
+        """``status``: already mapped from Twilio's DialCallStatus, so the cache holds five entries at most."""
+        if status is DialOutcome.COMPLETED:
             response = VoiceResponse()
             response.append(self.speaker.say(self.text("goodbye")))
             response.hangup()
             return response.to_xml().encode()
-        status = status if status in DIAL_OUTCOMES else "failed"
         return self.menu("after_failed_transfer", lead=(self.text(f"transfer.{status}"), self.text("transfer.offer")))
 
     @cache
@@ -209,7 +238,7 @@ class VoiceScript:
                 render(f"transfer.closed.{contact.name}", self.closed(contact.name))
         for outcome in TEXT_OUTCOMES:
             render(f"text.{outcome}", self.text_outcome(outcome))
-        for status in (*DIAL_OUTCOMES, "completed"):
+        for status in DialOutcome:
             render("transfer", self.transfer_done(status))
         if problems:
             raise ContentError(list(dict.fromkeys(problems)))  # each once, however many renderings repeat it

@@ -16,6 +16,7 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.outcomes import TextOutcome
 from ivr.privacy import normalise
 from ivr.store.storage import DATABASE_WAIT_SECONDS
 
@@ -29,8 +30,8 @@ SHORTEST_SEND_SECONDS = 1.0
 
 def text_the_numbers(
     line, lang: str, caller: str | None, called: str | None, channel: str = "voice", answer_by: float | None = None
-) -> str:
-    """Send the numbers text to ``caller`` from ``called``; return one of content.TEXT_OUTCOMES.
+) -> TextOutcome:
+    """Send the numbers text to ``caller`` from ``called``; say what became of it.
 
     ``answer_by``: the time.perf_counter() by which the caller must be answered (default: now plus
     IVR_ANSWER_WITHIN).
@@ -40,28 +41,28 @@ def text_the_numbers(
         answer_by = time.perf_counter() + settings.answer_within
     to = normalise(caller, settings.default_region)
     if to is None:
-        return "no_caller_id"
+        return TextOutcome.NO_CALLER_ID
     from_ = normalise(called, settings.default_region)
     if from_ is None:
-        return "temporary"
+        return TextOutcome.TEMPORARY
     number_hash = line.hash_number(to)
     try:
         if line.storage.is_opted_out(number_hash):
-            return "opted_out"
+            return TextOutcome.OPTED_OUT
         quota = line.storage.take_text_quota(number_hash, settings.texts_per_caller_per_day, settings.texts_per_hour)
     except SQLAlchemyError as exc:
         log.error("text_me outcome=temporary reason=database error=%s", type(exc).__name__)
-        return "temporary"
+        return TextOutcome.TEMPORARY
     if quota == "caller":
-        return "limited"  # this phone had its texts for today: it is told so
+        return TextOutcome.LIMITED  # this phone had its texts for today: it is told so
     if quota == "line":
         log.warning("text_me outcome=temporary reason=hourly_limit")
-        return "temporary"  # the whole line's hourly limit: nothing this caller did; "we could not send a text right now"
+        return TextOutcome.TEMPORARY  # the whole line's hourly limit: nothing this caller did; "we could not send a text right now"
     wait = answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS  # the sender also caps it at its REST time-out
     if wait < SHORTEST_SEND_SECONDS:
         log.warning("text_me outcome=temporary reason=no_time_left seconds=%.1f", max(wait, 0.0))
-        _settle(line, number_hash, channel, lang, "temporary", give_back=True)
-        return "temporary"
+        _settle(line, number_hash, channel, lang, TextOutcome.TEMPORARY, give_back=True)
+        return TextOutcome.TEMPORARY
     body = line.sms_text(lang, "numbers")
     result = line.sender.send_sms(to=to, from_=from_, body=body, status_callback=line.status_callback_url(), wait=wait)
     _settle(
@@ -70,7 +71,7 @@ def text_the_numbers(
         channel,
         lang,
         result.outcome,
-        opted_out=result.outcome == "opted_out",
+        opted_out=result.outcome is TextOutcome.OPTED_OUT,
         give_back=not result.sent and result.certain,
         message_sid=result.sid,
         status="accepted" if result.sent else None,

@@ -1,0 +1,39 @@
+"""The line's own words for what happened, shared by its parts: never a bare string that a typo could fork.
+
+Each is a StrEnum, so a value still reads and stores as its plain word ("temporary") in TwiML keys,
+prompts/ keys, the log line and usage rows, while code compares members. Twilio's words are mapped
+to these in one table each, with a loud default (``DialOutcome.from_twilio``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TextOutcome(StrEnum):
+    """What became of "text me the numbers"; each has a ``text.<outcome>`` sentence in voice.yaml."""
+
+    SENT = "sent"
+    OPTED_OUT = "opted_out"
+    CANNOT_RECEIVE = "cannot_receive"  # a landline, or a number that cannot take texts
+    TEMPORARY = "temporary"  # anything else: Twilio, the database or a limit of the whole line
+    NO_CALLER_ID = "no_caller_id"
+    LIMITED = "limited"  # this phone had its texts for today
+
+
+class DialOutcome(StrEnum):
+    """How a transfer ended (Twilio's DialCallStatus); each but COMPLETED has a ``transfer.<outcome>`` sentence."""
+
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @classmethod
+    def from_twilio(cls, status: str | None) -> DialOutcome:
+        """Twilio's DialCallStatus, or FAILED for anything else (a new or garbled status is not a success)."""
+        try:
+            return cls((status or "").strip().lower())
+        except ValueError:
+            return cls.FAILED
