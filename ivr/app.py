@@ -1,74 +1,75 @@
-"""The cancer recurrence information line: a Flask app that answers Twilio's webhooks."""
+"""The app factory: the one module that sees every package, and builds the line from them."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import security, weblog
+from ivr import health, security, webhook_errors, weblog
 from ivr.config import Settings, load_settings
-from ivr.line import Line
+from ivr.content import prompts
+from ivr.line import ERROR_EXTENSION, Line
+from ivr.privacy import NumberHasher, load_key
+from ivr.sms import replies
+from ivr.store.storage import Storage
+from ivr.store.usage import UsageRecorder
+from ivr.twilio_client import TwilioSender
+from ivr.voice.script import build_scripts
 
 log = logging.getLogger("ivr")
 
 
-def create_app(settings: Settings | None = None, **services) -> Flask:
-    """Build the app. Raises content.ContentError or config.ConfigError when it must not start."""
-    settings = settings or load_settings()
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # The twilio library logs every REST request's headers at INFO: noise, and nothing we need.
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    app = Flask(__name__, instance_path=str(settings.instance_path))
-    app.config.update(
-        IVR_AUTH_TOKEN=settings.auth_token,
-        IVR_DEV_MODE=settings.dev_mode,
-        IVR_PUBLIC_BASE_URL=settings.public_base_url,
+def build_line(settings: Settings, storage: Storage | None = None, sender: TwilioSender | None = None, clock=None) -> Line:
+    """Load and check prompts/, render every answer, open storage. Raises ContentError or ConfigError."""
+    content = prompts.load(settings.prompts_dir, settings.default_region, local=settings.local_contact())
+    scripts = build_scripts(content, settings.speech_rate, settings.gather_timeout, settings.silence_tries, settings.dial_timeout)
+    hash_number = NumberHasher(load_key(settings.hash_key, settings.instance_path), settings.default_region)
+    storage = storage or Storage(settings.database_url)
+    return Line(
+        settings=settings,
+        content=content,
+        scripts=scripts,
+        sms=replies.SmsReplies(content, settings.default_language),
+        storage=storage,
+        usage=UsageRecorder(storage, hash_number, default_language=settings.default_language),
+        sender=sender or TwilioSender(settings.account_sid, settings.auth_token, settings.api_url, settings.rest_timeout),
+        hash_number=hash_number,
+        **({"clock": clock} if clock else {}),
     )
+
+
+def create_app(settings: Settings | None = None, **services) -> Flask:
+    """Build the app. Raises content.ContentError or config.ConfigError when it must not start.
+
+    ``services`` (storage, sender, clock) replace the real ones, for tests and the practice line.
+    """
+    settings = settings or load_settings()
+    _configure_logging()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
     if settings.proxy_count:
         n = settings.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
-    app.extensions["ivr"] = Line(settings, **services)
+    build_line(settings, **services).init_app(app)
     if not settings.auth_token:
         if settings.dev_mode:
             log.warning("no TWILIO_AUTH_TOKEN: development mode, unsigned webhooks accepted from loopback only")
         else:
             log.warning("no TWILIO_AUTH_TOKEN: every webhook will be refused (403)")
 
-    from ivr.voice import webhooks as voice
+    from ivr import sms, store, tools, voice  # here: each package's init_app, once the line exists
 
-    app.register_blueprint(voice.bp)
-
-    from ivr.sms import webhooks as sms
-
-    app.register_blueprint(sms.bp)
-
-    from ivr import health
-    from ivr.sms import delivery
-    from ivr.store import usage
-
-    app.register_blueprint(delivery.bp)
-
-    from ivr.voice import call_status
-
-    app.register_blueprint(call_status.bp)
-
-    from ivr.tools import admin
-
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(health.bp)
-    app.after_request(usage.after_request)
-    app.before_request(weblog.start_timer)
-    app.before_request(security.check_signature)
-    app.after_request(weblog.write_line)
-    app.register_error_handler(Exception, _handle_error)
-
-    from ivr.tools.cli import register
-
-    register(app)
+    # Order matters for the hooks: Flask runs before_request hooks in this order (the timer starts
+    # before the signature check, so a refusal is timed too) and after_request hooks in reverse.
+    weblog.init_app(app)
+    security.init_app(app)
+    webhook_errors.init_app(app)
+    voice.init_app(app)
+    sms.init_app(app)
+    store.init_app(app)
+    health.init_app(app)
+    tools.init_app(app)
     return app
 
 
@@ -80,32 +81,20 @@ def create_commands_app(error: Exception) -> Flask:
     """
     app = Flask(__name__)
     summary = str(error).splitlines()[0].rstrip(":")
-    app.extensions["ivr_error"] = f"the line cannot start: {summary}"
+    app.extensions[ERROR_EXTENSION] = f"the line cannot start: {summary}"
 
     @app.before_request
     def _refuse():
-        return app.extensions["ivr_error"] + "\n", 503, {"Content-Type": "text/plain; charset=utf-8"}
+        return app.extensions[ERROR_EXTENSION] + "\n", 503, {"Content-Type": "text/plain; charset=utf-8"}
 
-    from ivr.tools.cli import register
+    from ivr import tools
 
-    register(app)
+    tools.init_commands(app)
     return app
 
 
-def _handle_error(exc: Exception):
-    """Never a 5xx to Twilio: voice routes apologise and offer the menu again."""
-    if isinstance(exc, HTTPException) and exc.code == 403:
-        return exc
-    if not isinstance(exc, HTTPException):
-        log.exception("error in %s", request.path[:80], exc_info=exc)
-    if request.path == "/voice" or request.path.startswith("/voice/"):
-        from ivr.voice.webhooks import error_response
-
-        return error_response(exc)
-    if request.path == "/sms" or request.path.startswith("/sms/"):
-        from ivr.sms.webhooks import error_response as sms_error_response
-
-        return sms_error_response(exc)
-    if isinstance(exc, HTTPException):
-        return exc
-    return "Internal error", 500
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The twilio library logs every REST request's headers at INFO: noise, and nothing we need.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)

@@ -7,17 +7,23 @@ whether the database is reachable and has every table, and how usage recording i
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
+
+from ivr.line import current_line
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    line = current_app.extensions["ivr"]
+    line = current_line()
     database = line.storage.health()
     database["ok"] = database["reachable"] and database["schema"]
     body = {"answering": True, "database": database, "usage": line.usage.state()}
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)

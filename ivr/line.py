@@ -1,50 +1,63 @@
-"""The running line: settings, checked content, rendered scripts, storage and the Twilio client."""
+"""The running line, and the one way to reach it: ``current_line()``.
+
+A ``Line`` holds what every request needs, built once by the factory (``ivr.app.build_line``): the
+settings, the checked content, the rendered voice scripts and text replies, storage, usage, the
+Twilio client and the clock. It lives under one key of ``app.extensions``; nothing else reads that
+key. This module is a base module: it names the packages' types only for type checking.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from flask import current_app, has_request_context, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 
 from ivr.config import ConfigError, Settings
-from ivr.content import prompts as content_module
-from ivr.privacy import NumberHasher, load_key, normalise
-from ivr.sms.replies import SmsReplies
-from ivr.store.storage import Storage
-from ivr.store.usage import UsageRecorder
-from ivr.twilio_client import TwilioSender
-from ivr.voice.script import VoiceScript
+from ivr.privacy import NumberHasher, normalise
+
+if TYPE_CHECKING:  # the packages' types, for readers and checkers; base modules never import them
+    from ivr.content.prompts import Content
+    from ivr.sms.replies import SmsReplies
+    from ivr.store.storage import Storage
+    from ivr.store.usage import UsageRecorder
+    from ivr.twilio_client import TwilioSender
+    from ivr.voice.script import VoiceScript
+
+EXTENSION = "ivr"
+ERROR_EXTENSION = "ivr_error"  # set by create_commands_app: why the line could not start
 
 
+class LineNotRunning(RuntimeError):
+    """The app was built without a line (prompts/ or a setting is broken): the message says why."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
 class Line:
-    def __init__(self, settings: Settings, storage: Storage | None = None, sender: TwilioSender | None = None):
-        self.settings = settings
-        self.content = content_module.load(settings.prompts_dir, settings.default_region, local=settings.local_contact())
-        # The time "now", for opening hours. Tests may replace it with a fixed clock.
-        self.clock = lambda: datetime.now(UTC)
-        self.scripts = {
-            lang: VoiceScript(
-                self.content, lang, settings.speech_rate, settings.gather_timeout, settings.silence_tries, settings.dial_timeout
-            )
-            for lang in self.content.languages
-        }
-        for lang, script in self.scripts.items():
-            script.offers = tuple(
-                (self.scripts[other], key) for other, key in self.content.language_keys.items() if other != lang and other in self.scripts
-            )
-        for script in self.scripts.values():
-            script.warm()
-        self.sms = SmsReplies(self.content, settings.default_language)  # the text line, rendered once
-        self.languages_by_number = self._languages_by_number(settings)
-        self.hash_number = NumberHasher(load_key(settings.hash_key, settings.instance_path), settings.default_region)
-        self.storage = storage or Storage(settings.database_url)
-        self.usage = UsageRecorder(self.storage, self.hash_number, default_language=self.default_language)
-        self.sender = sender or TwilioSender(settings.account_sid, settings.auth_token, settings.api_url, settings.rest_timeout)
+    settings: Settings
+    content: Content
+    scripts: dict[str, VoiceScript]
+    sms: SmsReplies
+    storage: Storage
+    usage: UsageRecorder
+    sender: TwilioSender
+    hash_number: NumberHasher
+    clock: Callable[[], datetime] = utc_now  # "now", for opening hours; tests pass a fixed one
+    languages_by_number: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.settings.default_language not in self.scripts:
+            raise ConfigError(f"IVR_DEFAULT_LANGUAGE={self.settings.default_language!r}: prompts/ has {sorted(self.scripts)}")
+        self.languages_by_number = self._languages_by_number(self.settings)
 
     def _languages_by_number(self, settings: Settings) -> dict[str, str]:
-        if settings.default_language not in self.scripts:
-            raise ConfigError(f"IVR_DEFAULT_LANGUAGE={settings.default_language!r}: prompts/ has {sorted(self.scripts)}")
         numbers = {}
         for number, lang in settings.number_languages:
             e164 = normalise(number, settings.default_region)
@@ -67,8 +80,7 @@ class Line:
         return self.scripts.get(lang or "", self.scripts[self.default_language])
 
     def sms_text(self, lang: str, key: str) -> str:
-        texts = self.content.languages.get(lang, self.content.languages[self.default_language]).sms
-        return content_module.render_sms(texts[key], self.content.contacts, texts)
+        return self.sms.text(lang, key)
 
     def status_callback_url(self) -> str | None:
         """Absolute URL of the delivery-status webhook, when it exists and is switched on."""
@@ -76,6 +88,19 @@ class Line:
             return None
         base = self.settings.public_base_url or request.host_url.rstrip("/")
         return base + url_for("delivery.status")
+
+    def init_app(self, app: Flask) -> None:
+        if EXTENSION in app.extensions:
+            raise RuntimeError("this app already has a line: build one app per line")
+        app.extensions[EXTENSION] = self
+
+
+def current_line() -> Line:
+    """The line of the app handling this request or command; LineNotRunning says why there is none."""
+    line = current_app.extensions.get(EXTENSION)
+    if line is None:
+        raise LineNotRunning(current_app.extensions.get(ERROR_EXTENSION, "the line cannot start"))
+    return line
 
 
 @lru_cache(maxsize=256)

@@ -9,8 +9,10 @@ import logging
 from functools import lru_cache
 from ipaddress import ip_address
 
-from flask import abort, current_app, request
+from flask import abort, request
 from twilio.request_validator import RequestValidator
+
+from ivr.line import current_line
 
 log = logging.getLogger(__name__)
 WEBHOOK_PREFIXES = ("/voice", "/sms")
@@ -27,7 +29,7 @@ def _url_on(base: str) -> str:
 
 def public_url() -> str:
     """The URL as Twilio requested it: the configured public base, else the (proxy-fixed) host."""
-    return _url_on(current_app.config["IVR_PUBLIC_BASE_URL"] or request.host_url.rstrip("/"))
+    return _url_on(current_line().settings.public_base_url or request.host_url.rstrip("/"))
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -64,7 +66,7 @@ def is_signed(token: str, given: str) -> bool:
     (with and without the default port), so every request it accepts is still accepted.
     """
     form = request.form
-    url = _url_on(current_app.config["IVR_PUBLIC_BASE_URL"] or f"{request.scheme}://{request.host}")
+    url = _url_on(current_line().settings.public_base_url or f"{request.scheme}://{request.host}")
     # bytes: compare_digest refuses str with non-ASCII characters, and a header may hold any
     if hmac.compare_digest(signature(token, url, form).encode(), given.encode("utf-8", "replace")):
         return True
@@ -75,9 +77,10 @@ def check_signature() -> None:
     """before_request: refuse (403) a webhook that Twilio did not sign."""
     if not is_webhook(request.path):
         return
-    token = current_app.config["IVR_AUTH_TOKEN"]
+    settings = current_line().settings
+    token = settings.auth_token
     if not token:
-        if current_app.config["IVR_DEV_MODE"] and _is_loopback(request.remote_addr):
+        if settings.dev_mode and _is_loopback(request.remote_addr):
             return
         log.warning("signature outcome=refused reason=no_auth_token path=%s", request.path)
         abort(403)
@@ -85,3 +88,8 @@ def check_signature() -> None:
     if not signature or not is_signed(token, signature):
         log.warning("signature outcome=refused reason=bad_signature path=%s", request.path)
         abort(403)
+
+
+def init_app(app) -> None:
+    """Register after weblog's timer: the check is part of the request's time."""
+    app.before_request(check_signature)

@@ -41,3 +41,9 @@ def write_line(response):
     fields.update(g.get("log_fields", {}))
     log.info(_encode(fields))
     return response
+
+
+def init_app(app) -> None:
+    """Register before the signature check, so refused requests are timed and logged too."""
+    app.before_request(start_timer)
+    app.after_request(write_line)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import weblog
+from ivr.line import current_line
 from ivr.store.storage import MESSAGE_STATUS_RANK
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def status():
         weblog.note(outcome="ignored", status=status[:20])
         return _empty()
     try:
-        outcome = current_app.extensions["ivr"].storage.update_text_status(sid, status, code if ERROR_CODE.match(code) else None)
+        outcome = current_line().storage.update_text_status(sid, status, code if ERROR_CODE.match(code) else None)
     except SQLAlchemyError as exc:
         log.error("delivery outcome=record_failed error=%s", type(exc).__name__)
         outcome = "record_failed"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import weblog
 from ivr.content.prompts import TWILIO_KEYWORDS
+from ivr.line import current_line
 from ivr.sms import keywords
 from ivr.sms.replies import EMPTY
 
@@ -23,10 +24,6 @@ bp = Blueprint("sms", __name__, url_prefix="/sms")
 APP, TWILIO = "app", "twilio"  # who confirms STOP and START: IVR_SMS_OPT_OUT_REPLIES
 # The opt-out and opt-in words Twilio acts on itself; for others (PARAR, ALTO ...) the line confirms.
 TWILIO_OPT_WORDS = frozenset(TWILIO_KEYWORDS["stop"] + TWILIO_KEYWORDS["start"])
-
-
-def line():
-    return current_app.extensions["ivr"]
 
 
 def twiml(xml: bytes) -> Response:
@@ -41,7 +38,7 @@ def _media(form) -> int:
 @bp.post("")
 @bp.post("/")
 def inbound():
-    the_line = line()
+    the_line = current_line()
     form = request.form
     match = the_line.sms.matcher.match(form.get("Body"))
     sender = the_line.hash_number(form.get("From")) if (form.get("From") or "").strip() else None
@@ -129,4 +126,4 @@ def _store(action, sender: str | None) -> bool | None:
 def error_response(exc: Exception) -> Response:
     """Any failure in an SMS route: the help text (never a 5xx, never silence about how to stop)."""
     weblog.note(outcome="error", error=type(exc).__name__)
-    return twiml(line().sms.reply(None, "help"))
+    return twiml(current_line().sms.reply(None, "help"))

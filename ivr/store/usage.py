@@ -24,8 +24,9 @@ import time
 import weakref
 from datetime import UTC, datetime
 
-from flask import current_app, g, request
+from flask import g, request
 
+from ivr.line import current_line
 from ivr.privacy import normalise
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def after_request(response):
     channel = CHANNELS.get(request.blueprint or "")
     if channel and response.status_code == 200:
         form = request.form
-        current_app.extensions["ivr"].usage.record(
+        current_line().usage.record(
             (
                 datetime.now(UTC),
                 channel,

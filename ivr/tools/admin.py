@@ -13,9 +13,10 @@ import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from markupsafe import Markup
 
+from ivr.line import current_line
 from ivr.tools import charts, stats
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,9 @@ TRANSFER_OUTCOMES = (
 )
 
 
-def _line():
-    return current_app.extensions["ivr"]
-
-
 @bp.before_request
 def check_login():
-    settings = _line().settings
+    settings = current_line().settings
     if not (settings.admin_user and settings.admin_password):
         abort(404)
     auth = request.authorization
@@ -67,7 +64,7 @@ def dashboard():
     end = datetime.now(UTC).date()
     start = end - timedelta(days=days - 1)
     try:
-        data = stats.report(_line().storage, start, end)
+        data = stats.report(current_line().storage, start, end)
     except Exception as exc:
         log.error("admin outcome=no_data error=%s", type(exc).__name__)
         return Response("The usage numbers cannot be read right now (database unreachable?).\n", 503, HEADERS, mimetype="text/plain")
@@ -123,7 +120,7 @@ def _charts(data: dict, start, days: int) -> list[tuple[str, Markup]]:
 
 def _topic_title(name: str) -> str:
     """An answer's own heading from prompts/ (its text before the first pause), else its name."""
-    line = _line()
+    line = current_line()
     answers = line.content.languages[line.default_language].voice.get("answers", {})
     text = answers.get(name)
     if isinstance(text, str) and "{pause}" in text:
@@ -134,5 +131,5 @@ def _topic_title(name: str) -> str:
 
 
 def _contact_title(name: str) -> str:
-    contact = _line().content.contacts.get(name)
+    contact = current_line().content.contacts.get(name)
     return (contact.label or contact.name.upper()) if contact else name

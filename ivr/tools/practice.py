@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ivr.app import create_app
 from ivr.config import Settings
+from ivr.line import current_line
 from ivr.tools.simulator import Call, FlaskTransport, Texter
 from ivr.twilio_client import SendResult
 
@@ -67,7 +68,8 @@ class PracticeLine:
         self._webhook_level = self._webhook_log.level
         self._webhook_log.setLevel(logging.WARNING)  # one JSON line per request would drown the call
         self.app = create_app(practice, sender=self.outbox)
-        self.line = self.app.extensions["ivr"]
+        with self.app.app_context():
+            self.line = current_line()
         self.transport = FlaskTransport(self.app.test_client())
 
     def call(self, caller: str = CALLER, called: str = OUR_NUMBER, path: str = "/voice") -> Call:

@@ -12,10 +12,10 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from ivr.app import build_line
 from ivr.config import ConfigError, Settings, load_settings
 from ivr.content import gsm
 from ivr.content import prompts as content_module
-from ivr.line import Line
 from ivr.tools.simulator import spoken_text
 
 WORDS_PER_MINUTE = 150  # an unhurried voice at a 100% rate; IVR_SPEECH_RATE scales it
@@ -74,7 +74,7 @@ def check(env: dict | None = None) -> Report:
     report.speech_rate = settings.speech_rate
     report.notes = _notes(settings)
     try:
-        line = Line(settings)  # exactly what start-up does: load and check prompts/, render every response
+        line = build_line(settings)  # exactly what start-up does: load and check prompts/, render every response
     except content_module.ContentError as exc:
         report.problems.extend(exc.problems)
         return report

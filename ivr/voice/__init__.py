@@ -2,3 +2,15 @@
 
 May import content, store and the base modules; never the text line or the tools.
 """
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The voice webhooks, the call status callback, and how a failure under /voice is answered."""
+    from ivr import webhook_errors
+    from ivr.voice import call_status, webhooks
+
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(call_status.bp)
+    webhook_errors.register(app, "/voice", webhooks.error_response)

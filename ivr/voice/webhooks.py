@@ -1,76 +1,69 @@
-"""The voice webhooks: POST /voice and the URLs its TwiML posts back to."""
+"""The voice webhooks: POST /voice and the URLs its TwiML posts back to.
+
+Each route parses Twilio's request once (``Turn``), decides (``respond``, which needs no Flask), and
+notes what happened for the log line and usage. Any failure is answered by ``error_response``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, request
+from typing import NamedTuple
+
+from flask import Blueprint, Response, abort, request
 
 from ivr import weblog
+from ivr.content.prompts import Kind
+from ivr.line import Line, current_line
+from ivr.outcomes import DialOutcome
 from ivr.privacy import normalise
+from ivr.voice.script import VoiceScript
 from ivr.voice.text_me import text_the_numbers
+from ivr.voice.turn import Turn
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 
-def line():
-    return current_app.extensions["ivr"]
+class Reply(NamedTuple):
+    xml: bytes
+    outcome: str  # for the log line and usage: the kind of choice, or what became of it
 
 
 def twiml(xml: bytes | str) -> Response:
     return Response(xml, mimetype="text/xml")
 
 
-def _script(lang: str):
-    script = line().scripts.get(lang)
+def _script(line: Line, lang: str) -> VoiceScript:
+    script = line.scripts.get(lang)
     if script is None:
         abort(404)
     return script
 
 
-def _tries() -> int:
-    raw = request.args.get("tries", "0")
-    return min(int(raw), 99) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 0
-
-
-def _answer(script) -> str | None:
-    answer = request.args.get("answer")
-    return answer if answer in script.content.answers else None
-
-
-def _contact(script) -> str | None:
-    contact = request.args.get("contact")
-    return contact if contact in script.content.contacts else None
-
-
-def _caller_id() -> str | None:
-    """The number the caller dialled (ours), shown as caller ID on a transfer; None if unusable."""
-    return normalise(request.form.get("To"), line().settings.default_region)
-
-
-def _welcome() -> bool:
-    return request.args.get("welcome") == "1"
+def _turn(script: VoiceScript) -> Turn:
+    return Turn.parse(request.args, request.form, script.content.answers, script.content.contacts)
 
 
 @bp.post("")
 @bp.post("/")
 def welcome():
-    script = line().script(line().language_of_number(request.form.get("To")))
+    line = current_line()
+    script = line.script(line.language_of_number(request.form.get("To")))
     weblog.note(choice="welcome", lang=script.lang)
     return twiml(script.welcome())
 
 
 @bp.post("/<lang>/menu/<name>")
 def menu(lang: str, name: str):
-    script = _script(lang)
+    script = _script(current_line(), lang)
     if name not in script.content.menus:
         abort(404)
-    tries = _tries()
-    weblog.note(menu=name, outcome="silence" if tries else "menu")
-    return twiml(script.menu(name, tries=tries, answer=_answer(script), contact=_contact(script), welcome=_welcome()))
+    turn = _turn(script)
+    weblog.note(menu=name, outcome="silence" if turn.tries else "menu")
+    return twiml(script.menu(name, tries=turn.tries, **turn.context))
 
 
 @bp.post("/<lang>/answer/<name>")
 def answer(lang: str, name: str):
-    script = _script(lang)
+    script = _script(current_line(), lang)
     if name not in script.content.answers:
         abort(404)
     weblog.note(choice=name, outcome="answer")
@@ -79,74 +72,76 @@ def answer(lang: str, name: str):
 
 @bp.post("/<lang>/choose/<name>")
 def choose(lang: str, name: str):
-    script = _script(lang)
+    line = current_line()
+    script = _script(line, lang)
     if name not in script.content.menus:
         abort(404)
-    answer_context, contact_context = _answer(script), _contact(script)
-    digits = request.form.get("Digits", "").strip()
-    speech = request.form.get("SpeechResult", "").strip()
-    welcome = _welcome()
-    if not digits and not speech:  # heard nothing that is words: as silence, so the goodbye still comes
+    turn = _turn(script)
+    if turn.heard_nothing:  # heard nothing that is words: as silence, so the goodbye still comes
         weblog.note(menu=name, input="none", outcome="silence")
-        context = {"answer": answer_context, "contact": contact_context, "welcome": welcome}
-        return twiml(script.menu(name, tries=_tries() + 1, **context))
-    key = digits or script.understander.key_from_speech(speech)  # "nine" chooses a language as 9 does
-    chosen_language = script.language_for(key) if welcome and key else None
+        return twiml(script.menu(name, tries=turn.tries + 1, **turn.context))
+    key = turn.digits or script.understander.key_from_speech(turn.speech)  # "nine" chooses a language as 9 does
+    chosen_language = script.language_for(key) if turn.welcome and key else None
     if chosen_language:
-        weblog.note(menu=name, input="dtmf" if digits else "speech", choice=f"lang_{chosen_language}", outcome="language")
-        return twiml(line().script(chosen_language).welcome(offer=False))
-    target = script.resolve(name, digits, speech)
-    weblog.note(menu=name, input="dtmf" if digits else "speech", choice=target)
+        weblog.note(menu=name, input=turn.input, choice=f"lang_{chosen_language}", outcome="language")
+        return twiml(line.script(chosen_language).welcome(offer=False))
+    target = script.resolve(name, turn.digits, turn.speech)
+    weblog.note(menu=name, input=turn.input, choice=target)
     if target is None:
         weblog.note(outcome="not_a_choice")
-        context = {"answer": answer_context, "contact": contact_context, "welcome": welcome}  # the language offer stays
-        return twiml(script.menu(name, before=("not_a_choice",), **context))
-    return twiml(respond(script, target, answer_context, contact_context))
+        return twiml(script.menu(name, before=("not_a_choice",), **turn.context))  # the language offer stays
+    reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within)
+    weblog.note(outcome=reply.outcome)
+    return twiml(reply.xml)
 
 
-def respond(script, target: str, answer_context: str | None, contact_context: str | None = None) -> bytes:
+def respond(line: Line, script: VoiceScript, target: str, turn: Turn, answer_by: float | None = None) -> Reply:
+    """What the caller hears after choosing ``target`` (a choice of the menu they were at)."""
     kind = script.content.kind(target)
-    weblog.note(outcome=kind)
-    if kind == "menu":
-        return script.menu(target)
-    if kind == "answer":
-        return script.answer(target)
-    if kind == "repeat":
-        return script.answer(answer_context) if answer_context else script.menu("main")
-    if kind == "anyway":  # connect although closed: the contact travelled in the URL
-        return script.transfer(contact_context, _caller_id()) if contact_context else script.menu("main")
-    if kind == "transfer" and target == contact_context:  # asked again for the line that is closed: connect anyway
-        return script.transfer(target, _caller_id())
-    if kind == "transfer":
-        hours = script.content.contacts[target].hours
-        if hours and not hours.is_open(line().clock()):
-            weblog.note(outcome="closed")
-            return script.closed(target)
-        return script.transfer(target, _caller_id())
-    answer_by = weblog.started() + line().settings.answer_within
-    outcome = text_the_numbers(line(), script.lang, request.form.get("From"), request.form.get("To"), answer_by=answer_by)
-    weblog.note(outcome=f"text_{outcome}")
-    return script.text_outcome(outcome)
+    if kind is Kind.MENU:
+        return Reply(script.menu(target), kind)
+    if kind is Kind.ANSWER:
+        return Reply(script.answer(target), kind)
+    if kind is Kind.REPEAT:
+        return Reply(script.answer(turn.answer) if turn.answer else script.menu("main"), kind)
+    if kind is Kind.ANYWAY:  # connect although closed: the contact travelled in the URL
+        return Reply(script.transfer(turn.contact, _caller_id(line, turn)) if turn.contact else script.menu("main"), kind)
+    if kind is Kind.TRANSFER:
+        if target != turn.contact:  # asked again for the line that is closed: connect anyway
+            hours = script.content.contacts[target].hours
+            if hours and not hours.is_open(line.clock()):
+                return Reply(script.closed(target), "closed")
+        return Reply(script.transfer(target, _caller_id(line, turn)), kind)
+    if kind is Kind.TEXT:
+        outcome = text_the_numbers(line, script.lang, turn.caller, turn.called, answer_by=answer_by)
+        return Reply(script.text_outcome(outcome), f"text_{outcome}")
+    raise ValueError(f"no answer for a choice of kind {kind!r}")  # a new Kind must be handled above, never texted by default
+
+
+def _caller_id(line: Line, turn: Turn) -> str | None:
+    """The number the caller dialled (ours), shown as caller ID on a transfer; None if unusable."""
+    return normalise(turn.called, line.settings.default_region)
 
 
 @bp.post("/<lang>/transfer/<contact>/done")
 def transfer_done(lang: str, contact: str):
-    script = _script(lang)
+    script = _script(current_line(), lang)
     if contact not in script.content.contacts:
         abort(404)
     status = request.form.get("DialCallStatus", "failed")
     weblog.note(choice=contact, outcome=f"dial_{status[:20]}")
-    return twiml(script.transfer_done(status))
+    return twiml(script.transfer_done(DialOutcome.from_twilio(status)))  # normalised first: the script caches by outcome
 
 
 @bp.post("/fallback")
 def fallback():
+    line = current_line()
     weblog.note(outcome="fallback", error_code=request.form.get("ErrorCode", "")[:10])
-    return twiml(line().script(line().language_of_number(request.form.get("To"))).fallback())  # no database: safe
+    return twiml(line.script(line.language_of_number(request.form.get("To"))).fallback())  # no database: safe
 
 
 def error_response(exc: Exception) -> Response:
     """Any failure in a voice route: a short apology and the main menu, never a 5xx."""
     lang = (request.view_args or {}).get("lang")
     weblog.note(outcome="error", error=type(exc).__name__)
-    return twiml(line().script(lang).error())
+    return twiml(current_line().script(lang).error())

@@ -1,0 +1,58 @@
+"""One turn of a caller, parsed once from Twilio's request: what they pressed or said, and where they were.
+
+Twilio's form and our own query string (where the caller is travels in the URLs Twilio posts back)
+become one small value before any logic runs, so ``webhooks.respond`` can be tested without Flask
+and no route reads ``request`` twice. Anything malformed becomes "absent", never an error: a URL
+edited by hand (``tries=²``) is a caller's turn like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_TRIES = 99
+
+
+@dataclass(frozen=True)
+class Turn:
+    digits: str = ""  # the key pressed (Twilio's Digits), trimmed
+    speech: str = ""  # what Twilio heard (SpeechResult), trimmed
+    tries: int = 0  # silences so far at this menu
+    answer: str | None = None  # the answer just heard, for "repeat"
+    contact: str | None = None  # the line that was closed, for "connect anyway"
+    welcome: bool = False  # still at the welcome: the other languages are on offer
+    caller: str | None = None  # From, as Twilio sent it: the number to text, never logged
+    called: str | None = None  # To: our number, the caller ID of a transfer
+
+    @classmethod
+    def parse(cls, args, form, answers, contacts) -> Turn:
+        """From the query string (ours) and the form (Twilio's); ``answers``/``contacts``: the known names."""
+        answer, contact = args.get("answer"), args.get("contact")
+        return cls(
+            digits=(form.get("Digits") or "").strip(),
+            speech=(form.get("SpeechResult") or "").strip(),
+            tries=_tries(args.get("tries", "0")),
+            answer=answer if answer in answers else None,
+            contact=contact if contact in contacts else None,
+            welcome=args.get("welcome") == "1",
+            caller=form.get("From"),
+            called=form.get("To"),
+        )
+
+    @property
+    def heard_nothing(self) -> bool:
+        """No key and no words: as silence, so the goodbye still comes after enough of them."""
+        return not self.digits and not self.speech
+
+    @property
+    def input(self) -> str:
+        return "dtmf" if self.digits else "speech" if self.speech else "none"
+
+    @property
+    def context(self) -> dict:
+        """What travels on in the next menu's URLs."""
+        return {"answer": self.answer, "contact": self.contact, "welcome": self.welcome}
+
+
+def _tries(raw: str) -> int:
+    return min(int(raw), MAX_TRIES) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 0
