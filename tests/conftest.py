@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 
 import pytest
 
-from ivr.app import create_app
 from ivr.config import ROOT, load_settings
-from ivr.store.migrate import upgrade
 from ivr.tools.simulator import Call, FlaskTransport, sign
+from tests.apps import ACCOUNT_SID, AUTH_TOKEN, BASE_URL, CALLER, OPEN_HOURS, OUR_NUMBER, build_app, close, line_of, make_env
 from tests.fake_twilio import FakeTwilio
 from tests.postgres import database_url, postgres_server, postgres_url  # noqa: F401 (fixtures for every test module)
-
-ACCOUNT_SID = "AC" + "1" * 32
-AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-BASE_URL = "https://ivr.example.org"
-OUR_NUMBER = "+16175550100"
-CALLER = "+16175550123"
-OPEN_HOURS = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -44,50 +35,45 @@ def twilio(fake_twilio):
     fake_twilio.reset()
 
 
-def make_env(tmp_path, twilio_url: str, **extra) -> dict:
-    env = {
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_URL": twilio_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
-        "IVR_INSTANCE_PATH": str(tmp_path / "instance"),
-        "IVR_HASH_KEY": "test-hash-key",
-        "IVR_REST_TIMEOUT": "1.5",
-    }
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
 @pytest.fixture
 def env(tmp_path, twilio):
     return make_env(tmp_path, twilio.url)
 
 
 @pytest.fixture
-def app(env):
-    settings = load_settings(env)
-    upgrade(settings.database_url)
-    application = create_app(settings)
-    # Calls in tests happen on a Wednesday at 11:00 in New York, when the NCI line is open, unless a
-    # test pins another time (tests/test_spanish_hours_local.py).
-    application.extensions["ivr"].clock = lambda: OPEN_HOURS
-    yield application
-    application.extensions["ivr"].storage.engine.dispose()
+def make_app(tmp_path, twilio):
+    """Build apps as a test needs them: make_app(env=..., settings=..., clock=..., sender=...); closed afterwards.
+
+    With neither ``env`` nor ``settings``: the test environment (make_env) with ``extra`` settings.
+    """
+    built = []
+
+    def make(settings=None, *, env=None, migrate=True, clock=OPEN_HOURS, **extra):
+        services = {k: extra.pop(k) for k in ("storage", "sender") if k in extra}
+        if settings is None:
+            settings = load_settings(env if env is not None else make_env(tmp_path, twilio.url, **extra))
+        application = build_app(settings, migrate=migrate, clock=clock, **services)
+        built.append(application)
+        return application
+
+    yield make
+    close(*built)
 
 
 @pytest.fixture
-def app_on(tmp_path, twilio, database_url):  # noqa: F811 (database_url is the fixture imported above)
-    """An app on each database the tests run against (SQLite, and PostgreSQL where it answers)."""
-    from tests.instances import close, make_app  # tests.instances imports this module
+def app(make_app, env):
+    return make_app(env=env)
 
-    application = make_app(tmp_path, twilio.url, database_url)
-    yield application
-    close(application)
+
+@pytest.fixture
+def app_on(make_app, database_url):  # noqa: F811 (database_url is the fixture imported above)
+    """An app on each database the tests run against (SQLite, and PostgreSQL where it answers)."""
+    return make_app(DATABASE_URL=database_url)
 
 
 @pytest.fixture
 def line(app):
-    return app.extensions["ivr"]
+    return line_of(app)
 
 
 @pytest.fixture

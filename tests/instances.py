@@ -1,4 +1,4 @@
-"""Helpers for tests of several instances, usage counts and health: apps on a given database, a router."""
+"""Helpers for tests of several instances, usage counts and health: free ports, a router, usage rows."""
 
 from __future__ import annotations
 
@@ -8,29 +8,8 @@ import threading
 
 from sqlalchemy import select
 
-from ivr.app import create_app
-from ivr.config import load_settings
-from ivr.store.migrate import upgrade
 from ivr.store.storage import usage_events
 from ivr.tools.simulator import FlaskTransport
-from tests.conftest import OPEN_HOURS, make_env
-
-
-def make_app(tmp_path, twilio_url: str, database_url: str, migrate: bool = True, **extra):
-    """An app as one web process would run it, on ``database_url``, at a time the NCI line is open."""
-    settings = load_settings(make_env(tmp_path, twilio_url, DATABASE_URL=database_url, **extra))
-    if migrate:
-        upgrade(settings.database_url)
-    app = create_app(settings)
-    app.extensions["ivr"].clock = lambda: OPEN_HOURS
-    return app
-
-
-def close(*apps) -> None:
-    for app in apps:
-        line = app.extensions["ivr"]
-        line.usage.flush(5)
-        line.storage.engine.dispose()
 
 
 def free_port() -> int:

@@ -23,9 +23,9 @@ from sqlalchemy import select
 from ivr.store.storage import texts_sent, utcnow
 from ivr.tools.simulator import Call, Texter, sign
 from ivr.tools.stats import format_table, report
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BASE_URL, OUR_NUMBER
+from tests.apps import ACCOUNT_SID, AUTH_TOKEN, BASE_URL, OUR_NUMBER, close, line_of, make_app
 from tests.fake_twilio import FakeTwilio
-from tests.instances import Router, close, make_app
+from tests.instances import Router
 
 JOURNEYS = [
     ["1", "1"],  # what is recurrence
@@ -115,10 +115,10 @@ def main() -> None:
     try:
         router = Router.of_apps(*apps)
         play(router, rng, args.calls, args.texts, callers, landlines)
-        line = apps[0].extensions["ivr"]
+        line = line_of(apps[0])
         deliver(router, line.storage, rng)
         for app in apps:
-            assert app.extensions["ivr"].usage.flush(15)
+            assert line_of(app).usage.flush(15)
         today = utcnow().date()
         data = report(line.storage, today, today)
         print(json.dumps(data, indent=2) if args.json else format_table(data), end="")

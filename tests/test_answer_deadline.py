@@ -18,8 +18,7 @@ import pytest
 from ivr.store.storage import DATABASE_WAIT_SECONDS
 from ivr.tools.simulator import Call, FlaskTransport, Texter
 from ivr.voice.text_me import RECORD_RESERVE_SECONDS
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
-from tests.instances import close, make_app
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, close, line_of, make_app
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +86,7 @@ def test_no_text_is_tried_when_the_database_left_no_time_for_it(sqlite_app, twil
     assert twilio.messages == []  # 5 - 2 s left less than the 3.5 s kept for recording: not tried
     assert elapsed < 5, elapsed
     # nothing went out, so the caller's allowance was given back: every text of the day still works
-    line = app.extensions["ivr"]
+    line = line_of(app)
     for _ in range(line.settings.texts_per_caller_per_day):
         assert "we have sent you a text" in c.press("4").text.lower()
 
@@ -97,7 +96,7 @@ def test_the_default_budget_fits_the_slowest_database_and_twilio_inside_twilios_
     # lock held until just before each statement gives up, then a hanging REST call.
     app = make_app(tmp_path, twilio.url, f"sqlite:///{tmp_path / 'ivr.sqlite3'}", IVR_REST_TIMEOUT=8)
     try:
-        line = app.extensions["ivr"]
+        line = line_of(app)
         assert line.settings.answer_within == 10
         twilio.answer("hang", 30)
         c = start_call(app)
@@ -150,14 +149,14 @@ def test_a_migration_locking_a_table_cannot_hold_a_texter_on_postgresql(postgres
         elapsed = time.monotonic() - started
     finally:
         holder.close()
-    assert replies == [app.extensions["ivr"].sms_text("en", "recur")]  # the answer, from memory
+    assert replies == [line_of(app).sms_text("en", "recur")]  # the answer, from memory
     assert elapsed < DATABASE_WAIT_SECONDS + 2, elapsed
 
 
 @pytest.mark.postgres
 def test_reports_and_purges_are_not_cut_short_by_the_webhooks_time_limit(postgres_app):
     app, _ = postgres_app
-    storage = app.extensions["ivr"].storage
+    storage = line_of(app).storage
     with storage.engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == f"{DATABASE_WAIT_SECONDS}s"
     with storage.unhurried() as conn:

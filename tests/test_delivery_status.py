@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from ivr.store.storage import texts_sent
 from ivr.tools.simulator import Call, FlaskTransport, check_twiml, sign
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
-from tests.instances import close, make_app
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, close, line_of, make_app
 
 STATUS_URL = BASE_URL + "/sms/status"
 
@@ -31,7 +30,7 @@ def post_status(app, sid: str, status: str, token: str = AUTH_TOKEN, **extra):
 
 
 def statuses(app) -> dict[str, tuple]:
-    with app.extensions["ivr"].storage.engine.connect() as conn:
+    with line_of(app).storage.engine.connect() as conn:
         rows = conn.execute(select(texts_sent.c.message_sid, texts_sent.c.status, texts_sent.c.error_code).order_by(texts_sent.c.id)).all()
     return {sid: (status, code) for sid, status, code in rows}
 
@@ -78,7 +77,7 @@ def test_the_report_shows_delivered_and_failed(app_on, twilio):
     delivered, failed, _no_news = statuses(app_on)
     post_status(app_on, delivered, "delivered")
     post_status(app_on, failed, "failed", ErrorCode="30006")
-    app_on.extensions["ivr"].usage.flush()
+    line_of(app_on).usage.flush()
     result = app_on.test_cli_runner().invoke(args=["stats", "--json"])
     assert json.loads(result.output)["texts"]["sent"] == {"voice": {"accepted": 1, "delivered": 1, "failed": 1}}
 

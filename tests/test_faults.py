@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from ivr.store.migrate import upgrade
 from ivr.store.storage import Storage, usage_events
 from ivr.tools.simulator import Call, HttpTransport, Texter
-from tests.conftest import AUTH_TOKEN, OUR_NUMBER, make_env
+from tests.apps import AUTH_TOKEN, OUR_NUMBER, make_env
 from tests.instances import free_port
 from tests.live_server import Gunicorn
 from tests.prompt_edits import edit

@@ -18,12 +18,10 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
 from ivr import security
-from ivr.app import create_app
 from ivr.config import load_settings
 from ivr.security import is_webhook
-from ivr.store.migrate import upgrade
 from ivr.tools.simulator import check_twiml, sign
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, build_app, close, line_of, make_env
 
 # Every webhook (a POST route under /voice or /sms); test_every_webhook_is_fuzzed keeps this complete.
 WEBHOOKS = [
@@ -130,12 +128,9 @@ SEGMENT = st.from_regex(r"[A-Za-z0-9_.~\-]{1,16}", fullmatch=True)
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory, fake_twilio):
     env = make_env(tmp_path_factory.mktemp("fuzz"), fake_twilio.url, IVR_TEXTS_PER_HOUR=1_000_000)
-    settings_ = load_settings(env)
-    upgrade(settings_.database_url)
-    app = create_app(settings_)
+    app = build_app(load_settings(env), clock=None)
     yield app
-    app.extensions["ivr"].usage.flush()
-    app.extensions["ivr"].storage.engine.dispose()
+    close(app)
 
 
 def path_values(line) -> dict:
@@ -176,7 +171,7 @@ def test_every_webhook_is_fuzzed(fuzz_app):
 @pytest.mark.parametrize("rule", WEBHOOKS)
 def test_any_parameters_get_200_with_valid_twiml_when_signed_and_403_when_not(fuzz_app, rule):
     client = fuzz_app.test_client()
-    segments = path_values(fuzz_app.extensions["ivr"])
+    segments = path_values(line_of(fuzz_app))
     placeholders = re.findall(r"<(\w+)>", rule)
     path_strategy = st.fixed_dictionaries({name: segments[name] for name in placeholders})
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from ivr.tools.simulator import Call, FlaskTransport, Texter
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
-from tests.instances import close, free_port, make_app
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, close, line_of, make_app
+from tests.instances import free_port
 
 
 def health(app) -> dict:
@@ -55,7 +55,7 @@ def test_with_postgresql_unreachable_the_line_answers_from_memory_and_healthz_sa
     app = make_app(tmp_path, twilio.url, url, migrate=False)
     with caplog.at_level(logging.WARNING):
         both_channels_answer(app, twilio)
-        line = app.extensions["ivr"]
+        line = line_of(app)
         assert line.usage.flush(15)
     body = health(app)
     assert body["database"] == {"ok": False, "reachable": False, "schema": False, "error": "OperationalError"}
@@ -67,7 +67,7 @@ def test_with_postgresql_unreachable_the_line_answers_from_memory_and_healthz_sa
 
 def test_with_sqlite_tables_dropped_the_line_answers_and_healthz_names_them(tmp_path, twilio, caplog):
     app = make_app(tmp_path, twilio.url, f"sqlite:///{tmp_path / 'dropped.sqlite3'}")
-    line = app.extensions["ivr"]
+    line = line_of(app)
     with line.storage.engine.begin() as conn:
         for table in ("usage_events", "opt_outs", "text_quota"):
             conn.execute(text(f"DROP TABLE {table}"))
@@ -91,7 +91,7 @@ def test_stats_and_purge_say_in_one_line_that_the_database_is_down(tmp_path, twi
         app = make_app(tmp_path, twilio.url, f"postgresql://nobody@127.0.0.1:{free_port()}/test", migrate=False)
     else:
         app = make_app(tmp_path, twilio.url, f"sqlite:///{tmp_path / 'd.sqlite3'}")
-        with app.extensions["ivr"].storage.engine.begin() as conn:
+        with line_of(app).storage.engine.begin() as conn:
             conn.execute(text("DROP TABLE usage_events"))
     runner = app.test_cli_runner()
     for args in (["stats"], ["purge"]):

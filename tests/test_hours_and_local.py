@@ -10,9 +10,8 @@ from ivr.app import create_app
 from ivr.config import load_settings
 from ivr.content.hours import HoursError, parse
 from ivr.content.prompts import ContentError
-from ivr.store.migrate import upgrade
 from ivr.tools.simulator import Call, FlaskTransport, Texter
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, SATURDAY, make_env
 
 NCI = parse({"days": "mon-fri", "open": "09:00", "close": "21:00", "time_zone": "America/New_York"})
 
@@ -46,24 +45,21 @@ def test_hours_parse_both_forms_and_refuse_nonsense():
             parse(bad)
 
 
-def line_client(tmp_path, twilio, moment, **env):
-    settings = load_settings(make_env(tmp_path, twilio.url, **env))
-    upgrade(settings.database_url)
-    app = create_app(settings)
-    app.extensions["ivr"].clock = lambda: moment
-    return app.test_client()
+@pytest.fixture
+def line_client(make_app):
+    """A client of a line whose clock says ``moment``: line_client(moment, **env)."""
+    return lambda moment, **env: make_app(clock=moment, **env).test_client()
 
 
 def call_on(client, **kwargs) -> Call:
     return Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER, **kwargs).start()
 
 
-SATURDAY = utc(2026, 11, 28, 16, 0)
 TUESDAY_9AM = utc(2026, 11, 24, 14, 0)
 
 
-def test_outside_hours_the_caller_hears_when_nci_is_open_and_can_get_the_text(tmp_path, twilio):
-    c = call_on(line_client(tmp_path, twilio, SATURDAY)).press("0")
+def test_outside_hours_the_caller_hears_when_nci_is_open_and_can_get_the_text(twilio, line_client):
+    c = call_on(line_client(SATURDAY)).press("0")
     heard = c.text
     assert "closed right now" in heard and "Monday to Friday, from 9 a.m. to 9 p.m., Eastern time" in heard
     assert c.waiting == "gather" and not c.dialled
@@ -73,8 +69,8 @@ def test_outside_hours_the_caller_hears_when_nci_is_open_and_can_get_the_text(tm
     assert "Mon-Fri 9am-9pm ET" in message["Body"]
 
 
-def test_outside_hours_the_caller_can_be_connected_anyway_or_go_back(tmp_path, twilio):
-    client = line_client(tmp_path, twilio, SATURDAY)
+def test_outside_hours_the_caller_can_be_connected_anyway_or_go_back(line_client):
+    client = line_client(SATURDAY)
     c = call_on(client).press("3").press("1").press("2")
     assert c.waiting == "dial" and c.dialled[-1]["number"] == "+18004226237"
     c = call_on(client).press("0").press("*")
@@ -85,21 +81,21 @@ def test_outside_hours_the_caller_can_be_connected_anyway_or_go_back(tmp_path, t
     assert c.dialled[-1]["number"] == "+18004226237"  # the contact travelled in the URL
 
 
-def test_at_opening_time_the_transfer_goes_straight_through(tmp_path, twilio):
-    c = call_on(line_client(tmp_path, twilio, TUESDAY_9AM)).press("0")
+def test_at_opening_time_the_transfer_goes_straight_through(line_client):
+    c = call_on(line_client(TUESDAY_9AM)).press("0")
     assert c.waiting == "dial" and "closed" not in c.text
 
 
-def test_asco_has_no_hours_by_default_and_always_connects(tmp_path, twilio):
-    c = call_on(line_client(tmp_path, twilio, SATURDAY)).press("3").press("2")
+def test_asco_has_no_hours_by_default_and_always_connects(line_client):
+    c = call_on(line_client(SATURDAY)).press("3").press("2")
     assert c.dialled[-1]["number"] == "+18886513038"
 
 
 LOCAL = {"IVR_LOCAL_NAME": "Saint Mary Cancer Center", "IVR_LOCAL_PHONE": "(617) 555-0199"}
 
 
-def test_a_local_contact_appears_in_the_menu_the_answer_and_the_text(tmp_path, twilio):
-    client = line_client(tmp_path, twilio, TUESDAY_9AM, **LOCAL)
+def test_a_local_contact_appears_in_the_menu_the_answer_and_the_text(twilio, line_client):
+    client = line_client(TUESDAY_9AM, **LOCAL)
     c = call_on(client)
     assert "To talk with Saint Mary Cancer Center, press 5" in c.text
     c.press("5")
@@ -115,8 +111,8 @@ def test_a_local_contact_appears_in_the_menu_the_answer_and_the_text(tmp_path, t
             assert "Local: Saint Mary Cancer Center (617) 555-0199." in reply, words
 
 
-def test_without_a_local_contact_nothing_mentions_one(tmp_path, twilio):
-    client = line_client(tmp_path, twilio, TUESDAY_9AM)
+def test_without_a_local_contact_nothing_mentions_one(twilio, line_client):
+    client = line_client(TUESDAY_9AM)
     c = call_on(client)
     assert "press 5" not in c.text
     c.press("5")
@@ -129,8 +125,8 @@ def test_without_a_local_contact_nothing_mentions_one(tmp_path, twilio):
     assert all("local" not in texter.send(words)[0].lower() for words in ("7", "NCI", "RECURRENCIA", "7"))
 
 
-def test_local_hours_are_honoured(tmp_path, twilio):
-    client = line_client(tmp_path, twilio, SATURDAY, IVR_LOCAL_HOURS="mon-fri 08:00-17:30 America/Chicago", **LOCAL)
+def test_local_hours_are_honoured(line_client):
+    client = line_client(SATURDAY, IVR_LOCAL_HOURS="mon-fri 08:00-17:30 America/Chicago", **LOCAL)
     c = call_on(client).press("5")
     assert "Saint Mary Cancer Center is closed right now. It is open Monday to Friday, from 8 a.m. to 5:30 p.m., Central time" in c.text
 

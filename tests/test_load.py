@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from ivr.store.migrate import upgrade
 from ivr.store.storage import Storage, texts_sent, usage_events
 from ivr.tools.simulator import Call, HttpTransport, Texter
-from tests.conftest import AUTH_TOKEN, OUR_NUMBER, make_env
+from tests.apps import AUTH_TOKEN, OUR_NUMBER, make_env
 from tests.live_server import Gunicorn
 
 pytestmark = pytest.mark.slow

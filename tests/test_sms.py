@@ -16,7 +16,7 @@ from ivr.content import prompts as content
 from ivr.sms.keywords import Matcher
 from ivr.store import storage
 from ivr.tools.simulator import FlaskTransport, Texter, check_twiml, message_texts, sign
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
 from tests.handout_facts import FACTS
 from tests.prompt_edits import edit, problems
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 
 import pytest
 
-from ivr.config import ROOT, load_settings
+from ivr.config import ROOT
 from ivr.content import gsm
 from ivr.content import prompts as content
-from ivr.store.migrate import upgrade
 from ivr.tools.simulator import Call, FlaskTransport, Texter
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, SATURDAY, line_of, path_to
 from tests.prompt_edits import edit, problems
-from tests.test_voice import path_to
 
 # Facts of the handout each Spanish answer must keep (lower case, as heard).
 HECHOS = {
@@ -112,21 +109,17 @@ def test_spanish_silence_errors_and_goodbye(call, signed_post):
     assert "This line is having a problem" in fallback and "Esta línea tiene un problema" in fallback
 
 
-def test_spanish_outside_hours(call, line):
-    line.clock = lambda: datetime(2026, 11, 28, 16, 0, tzinfo=UTC)  # a Saturday
-    c = en_espanol(call).press("0")
+def test_spanish_outside_hours(make_app):
+    client = make_app(clock=SATURDAY).test_client()
+    c = en_espanol(lambda: Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()).press("0")
     assert "está cerrado en este momento" in c.text
     assert "de lunes a viernes, de 9:00 a 21:00, hora del Este" in c.text
     c.press("2")
     assert c.dialled[-1]["number"] == "+18004226237"
 
 
-def test_a_number_configured_to_start_in_spanish(tmp_path, twilio):
-    from ivr.app import create_app
-
-    settings = load_settings(make_env(tmp_path, twilio.url, IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es"))
-    upgrade(settings.database_url)
-    client = create_app(settings).test_client()
+def test_a_number_configured_to_start_in_spanish(make_app):
+    client = make_app(IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es").test_client()
     c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()
     assert c.heard[0] == "For English, press 9." and "Menú principal" in c.text
     c.press("9")
@@ -170,14 +163,10 @@ def test_spanish_opt_out_words_confirm_once_then_silence_until_start(texter, lin
     assert texter.send("RECURRENCIA")
 
 
-def spanish_texter(tmp_path, twilio, **extra) -> tuple[Texter, object]:
-    from ivr.app import create_app
-
-    settings = load_settings(make_env(tmp_path, twilio.url, **extra))
-    upgrade(settings.database_url)
-    application = create_app(settings)
+def spanish_texter(make_app, **extra) -> tuple[Texter, object]:
+    application = make_app(**extra)
     client = application.test_client()
-    return Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER), application.extensions["ivr"]
+    return Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER), line_of(application)
 
 
 @pytest.mark.parametrize("word", ["NCI", "asco", "HELP", "Info", "metastasis"])
@@ -199,14 +188,14 @@ def test_shared_words_do_not_switch_an_english_texter_to_spanish(texter, line):
     assert texter.send("HELP") == [line.sms.text("en", "help")]
 
 
-def test_on_a_spanish_number_shared_words_answer_in_spanish(tmp_path, twilio):
-    texter, the_line = spanish_texter(tmp_path, twilio, IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es")
+def test_on_a_spanish_number_shared_words_answer_in_spanish(make_app):
+    texter, the_line = spanish_texter(make_app, IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es")
     assert texter.send("NCI") == [the_line.sms.text("es", "contacts")]
     assert texter.send("HELP") == [the_line.sms.text("es", "help")]
 
 
-def test_stop_and_start_confirm_in_the_spanish_texters_language(tmp_path, twilio):
-    texter, the_line = spanish_texter(tmp_path, twilio, IVR_SMS_OPT_OUT_REPLIES="app")
+def test_stop_and_start_confirm_in_the_spanish_texters_language(make_app):
+    texter, the_line = spanish_texter(make_app, IVR_SMS_OPT_OUT_REPLIES="app")
     texter.send("RECURRENCIA")
     assert texter.send("STOP") == [the_line.sms.text("es", "stop")]
     assert texter.send("HELP") == [the_line.sms.text("es", "help")]

@@ -14,12 +14,9 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from ivr import security
-from ivr.app import create_app
-from ivr.config import load_settings
-from ivr.store.migrate import upgrade
 from ivr.tools import stats
 from ivr.tools.simulator import Call, FlaskTransport, Texter
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, make_env
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, line_of
 
 USER, PASSWORD = "clinic", "a long admin password"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,12 +28,8 @@ def login(user: str = USER, password: str = PASSWORD) -> dict:
 
 
 @pytest.fixture
-def admin_app(tmp_path, twilio):
-    settings = load_settings(make_env(tmp_path, twilio.url, IVR_ADMIN_USER=USER, IVR_ADMIN_PASSWORD=PASSWORD))
-    upgrade(settings.database_url)
-    application = create_app(settings)
-    yield application
-    application.extensions["ivr"].storage.engine.dispose()
+def admin_app(make_app):
+    return make_app(clock=None, IVR_ADMIN_USER=USER, IVR_ADMIN_PASSWORD=PASSWORD)
 
 
 @pytest.fixture
@@ -52,7 +45,7 @@ def used(admin_app):
     texter = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=TEXTER)
     texter.send("RECUR")
     texter.send("1")
-    admin_app.extensions["ivr"].usage.flush()
+    line_of(admin_app).usage.flush()
     return admin_app
 
 
@@ -78,7 +71,7 @@ def test_not_a_twilio_webhook(admin_app):
 
 
 def test_the_page_shows_the_stats_and_no_number_or_hash(used):
-    line = used.extensions["ivr"]
+    line = line_of(used)
     page = used.test_client().get("/admin?days=7", headers=login())
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -111,7 +104,7 @@ def test_the_page_is_self_contained_and_not_cached(used):
 
 
 def test_the_database_down_is_one_clear_line(admin_app):
-    with admin_app.extensions["ivr"].storage.engine.begin() as conn:
+    with line_of(admin_app).storage.engine.begin() as conn:
         conn.execute(text("DROP TABLE usage_events"))
     response = admin_app.test_client().get("/admin", headers=login())
     assert response.status_code == 503

@@ -11,8 +11,8 @@ import pytest
 from ivr.config import ROOT
 from ivr.content import gsm
 from ivr.content import prompts as content
+from tests.apps import make_env
 from tests.cli_helpers import clean_environ, copy_prompts, edit, flask
-from tests.conftest import make_env
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from ivr.content import gsm
 from ivr.store.storage import opt_outs
 from ivr.tools.simulator import FlaskTransport, Texter
+from tests.apps import AUTH_TOKEN, BASE_URL
 from tests.cli_helpers import flask
-from tests.conftest import AUTH_TOKEN, BASE_URL
 
 
 @pytest.fixture

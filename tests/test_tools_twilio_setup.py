@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from ivr.tools.simulator import check_twiml
-from tests.conftest import ACCOUNT_SID, OUR_NUMBER
+from tests.apps import ACCOUNT_SID, OUR_NUMBER
 
 BASE = "https://line.example.org"
 

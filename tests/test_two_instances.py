@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from ivr.config import load_settings
 from ivr.store.storage import Storage, texts_sent, usage_events
 from ivr.tools.simulator import Call, HttpTransport, Texter, sign
+from tests.apps import ACCOUNT_SID, AUTH_TOKEN, BASE_URL, OUR_NUMBER
 from tests.cli_helpers import clean_environ, flask
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BASE_URL, OUR_NUMBER
 from tests.live_server import Gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

@@ -18,8 +18,8 @@ from ivr.store.migrate import upgrade
 from ivr.store.storage import Storage, opt_outs, texts_sent, usage_events, utcnow
 from ivr.store.usage import UsageRecorder, describe
 from ivr.tools.simulator import Call, FlaskTransport, Texter
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
-from tests.instances import Router, close, make_app, usage_rows
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, close, line_of, make_app
+from tests.instances import Router, usage_rows
 
 TEXTER = "+16175550177"
 
@@ -29,7 +29,7 @@ def a_call(transport, caller: str = CALLER) -> Call:
 
 
 def test_a_call_records_each_step_with_the_number_only_as_a_keyed_hash(app_on, twilio):
-    line = app_on.extensions["ivr"]
+    line = line_of(app_on)
     c = a_call(FlaskTransport(app_on.test_client()))
     c.press("1").press("2").press("1").press("4")  # about -> why -> hear it again -> text me
     assert "sent you a text" in c.text
@@ -55,7 +55,7 @@ def test_a_call_records_each_step_with_the_number_only_as_a_keyed_hash(app_on, t
 
 
 def test_texts_record_the_keyword_never_the_body(app_on):
-    line = app_on.extensions["ivr"]
+    line = line_of(app_on)
     texter = Texter(FlaskTransport(app_on.test_client()), AUTH_TOKEN, BASE_URL, sender=TEXTER, to=OUR_NUMBER)
     texter.send("recur please, I am Jane Roe at 617 555 0199")
     texter.send("3")
@@ -115,8 +115,8 @@ def test_parallel_calls_through_two_instances_are_all_counted(tmp_path, twilio, 
         assert ["sent you a text" in t for t in texts].count(True) == 2
         assert "already been sent the most text messages" in texts[-1]
     for app in apps:
-        assert app.extensions["ivr"].usage.flush(10)
-    line = apps[0].extensions["ivr"]
+        assert line_of(app).usage.flush(10)
+    line = line_of(apps[0])
     with line.storage.engine.connect() as conn:
         counts = dict(conn.execute(select(usage_events.c.event, func.count()).group_by(usage_events.c.event)).all())
         outcomes = dict(
@@ -127,7 +127,7 @@ def test_parallel_calls_through_two_instances_are_all_counted(tmp_path, twilio, 
     assert counts == {"call": 48, "text": 48, "menu": 48, "answer": 48}
     assert outcomes == {"sent": 32, "limited": 16}
     assert sent == 32 and len(twilio.messages) == 32 and unique == 16
-    assert sum(app.extensions["ivr"].usage.state()["written"] for app in apps) == 48 * 4
+    assert sum(line_of(app).usage.state()["written"] for app in apps) == 48 * 4
     assert "locked" not in caplog.text and "usage outcome=failed" not in caplog.text
     assert min(router.served) > 50
     close(*apps)
@@ -191,7 +191,7 @@ def scripted_traffic(app, twilio) -> None:
 
 def test_the_stats_command_reports_real_numbers(app_on, twilio):
     scripted_traffic(app_on, twilio)
-    line = app_on.extensions["ivr"]
+    line = line_of(app_on)
     assert line.usage.flush(10)
     today = datetime.now(UTC).date().isoformat()
     runner = app_on.test_cli_runner()
@@ -226,7 +226,7 @@ def test_the_stats_command_reports_real_numbers(app_on, twilio):
 
 def test_the_purge_command_deletes_what_is_older_than_the_retention(tmp_path, twilio):
     app = make_app(tmp_path, twilio.url, f"sqlite:///{tmp_path / 'p.sqlite3'}", IVR_RETENTION_DAYS=30)
-    line = app.extensions["ivr"]
+    line = line_of(app)
     a_call(FlaskTransport(app.test_client())).press("4")
     old = utcnow() - timedelta(days=31)
     with line.storage.engine.begin() as conn:

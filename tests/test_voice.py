@@ -5,25 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-import yaml
 
-from ivr.config import ROOT
-from tests.conftest import CALLER, OUR_NUMBER
+from tests.apps import CALLER, MENU, OUR_NUMBER, path_to
 from tests.handout_facts import FACTS
-
-MENU = yaml.safe_load((ROOT / "prompts" / "menu.yaml").read_text())["menus"]
-
-
-def path_to(target: str, menu: str = "main") -> list[str] | None:
-    """Keys to press from ``menu`` to reach ``target``, by menu.yaml."""
-    for key, option in MENU[menu].items():
-        if option == target:
-            return [key]
-        if option in MENU and option != "main":
-            rest = path_to(target, option)
-            if rest:
-                return [key, *rest]
-    return None
 
 
 def test_welcome_says_what_the_line_is_then_the_main_menu(call):
@@ -213,16 +197,11 @@ def test_texts_are_limited_per_caller_per_day(call, twilio, line):
     assert "we have sent you a text" in call(caller="+16175550124").press("4").text.lower()
 
 
-def test_texts_are_limited_overall_per_hour(tmp_path, twilio):
-    from ivr.app import create_app
-    from ivr.config import load_settings
-    from ivr.store.migrate import upgrade
+def test_texts_are_limited_overall_per_hour(make_app, twilio):
     from ivr.tools.simulator import Call, FlaskTransport
-    from tests.conftest import AUTH_TOKEN, BASE_URL, make_env
+    from tests.apps import AUTH_TOKEN, BASE_URL
 
-    settings = load_settings(make_env(tmp_path, twilio.url, IVR_TEXTS_PER_HOUR=2))
-    upgrade(settings.database_url)
-    client = create_app(settings).test_client()
+    client = make_app(IVR_TEXTS_PER_HOUR=2).test_client()
     outcomes = []
     for n in range(3):
         c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=f"+1617555020{n}").start().press("4")
@@ -235,18 +214,13 @@ def test_texts_are_limited_overall_per_hour(tmp_path, twilio):
     assert len(twilio.messages) == 2
 
 
-def test_dev_mode_text_me_without_twilio_credentials_reads_the_numbers(tmp_path, twilio):
-    from ivr.app import create_app
-    from ivr.config import load_settings
-    from ivr.store.migrate import upgrade
+def test_dev_mode_text_me_without_twilio_credentials_reads_the_numbers(make_app, tmp_path, twilio):
     from ivr.tools.simulator import Call, FlaskTransport
-    from tests.conftest import make_env
+    from tests.apps import make_env
 
     env = make_env(tmp_path, twilio.url, IVR_DEV_MODE=1)
     env.pop("TWILIO_AUTH_TOKEN")
-    settings = load_settings(env)
-    upgrade(settings.database_url)
-    client = create_app(settings).test_client()
+    client = make_app(env=env).test_client()
     c = Call(FlaskTransport(client), None).start().press("4")
     assert "could not send a text message" in c.text.lower() and "1-800-422-6237" in c.text
     # and the unsigned requests are only accepted from loopback

@@ -11,12 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
-from ivr.app import create_app
-from ivr.config import load_settings
-from ivr.store.migrate import upgrade
 from ivr.tools.simulator import Call, FlaskTransport, check_twiml, sign
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
-from tests.test_hours_and_local import SATURDAY
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, SATURDAY
 
 NOT_A_CHOICE = "not one of the choices"
 
@@ -98,24 +94,20 @@ def test_a_tampered_count_of_tries_is_ignored_not_an_error(signed_post, tries):
     assert "something went wrong" not in text and "main menu" in text
 
 
-def closed_line_call(tmp_path, twilio, **env) -> Call:
-    settings = load_settings(make_env(tmp_path, twilio.url, **env))
-    upgrade(settings.database_url)
-    app = create_app(settings)
-    app.extensions["ivr"].clock = lambda: SATURDAY
+def closed_line_call(make_app, **env) -> Call:
+    app = make_app(clock=SATURDAY, **env)
     return Call(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()
 
 
-def test_at_the_closed_menu_zero_connects_anyway_and_no_person_is_promised(tmp_path, twilio):
-    c = closed_line_call(tmp_path, twilio).press("0")
+def test_at_the_closed_menu_zero_connects_anyway_and_no_person_is_promised(make_app):
+    c = closed_line_call(make_app).press("0")
     assert "closed right now" in c.text and "talk with a person" not in c.text.lower()
     c.press("0")
     assert c.dialled and c.dialled[-1]["number"] == "+18004226237"
 
 
-def test_the_fallback_speaks_the_numbers_language_first(signed_post, tmp_path, twilio):
-    settings = load_settings(make_env(tmp_path, twilio.url, IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es"))
-    client = create_app(settings).test_client()
+def test_the_fallback_speaks_the_numbers_language_first(make_app):
+    client = make_app(migrate=False, IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es").test_client()
     params = {"To": OUR_NUMBER, "From": CALLER, "ErrorCode": "11200"}
     signature = sign(AUTH_TOKEN, BASE_URL + "/voice/fallback", params)
     response = client.post("/voice/fallback", base_url=BASE_URL, data=params, headers=signature)

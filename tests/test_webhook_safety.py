@@ -9,12 +9,9 @@ import time
 import pytest
 from sqlalchemy import text
 
-from ivr.app import create_app
-from ivr.config import load_settings
-from ivr.store.migrate import upgrade
 from ivr.store.storage import DATABASE_WAIT_SECONDS
 from ivr.tools.simulator import check_twiml, sign
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, make_env
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, make_env
 
 ROUTES = [
     "/voice",
@@ -43,10 +40,8 @@ def test_choose_text_unsigned_sends_nothing(client, twilio):
     assert response.status_code == 403 and twilio.messages == []
 
 
-def test_signed_for_the_public_url_behind_a_proxy(tmp_path, twilio):
-    settings = load_settings(make_env(tmp_path, twilio.url, IVR_PROXY_COUNT=1))
-    upgrade(settings.database_url)
-    client = create_app(settings).test_client()
+def test_signed_for_the_public_url_behind_a_proxy(make_app):
+    client = make_app(IVR_PROXY_COUNT=1).test_client()
     params = {"CallSid": "CA1"}
     headers = {
         **sign(AUTH_TOKEN, "https://line.example.org/voice", params),
@@ -60,18 +55,17 @@ def test_signed_for_the_public_url_behind_a_proxy(tmp_path, twilio):
     assert response.status_code == 403
 
 
-def test_signed_for_a_configured_public_base_url(tmp_path, twilio):
-    settings = load_settings(make_env(tmp_path, twilio.url, IVR_PUBLIC_BASE_URL="https://line.example.org"))
-    client = create_app(settings).test_client()
+def test_signed_for_a_configured_public_base_url(make_app):
+    client = make_app(migrate=False, IVR_PUBLIC_BASE_URL="https://line.example.org").test_client()
     params = {"CallSid": "CA1"}
     headers = sign(AUTH_TOKEN, "https://line.example.org/voice/en/menu/main?tries=1", params)
     assert client.post("/voice/en/menu/main?tries=1", base_url="http://127.0.0.1:5000", data=params, headers=headers).status_code == 200
 
 
-def test_without_an_auth_token_every_webhook_is_refused(tmp_path, twilio):
+def test_without_an_auth_token_every_webhook_is_refused(make_app, tmp_path, twilio):
     env = make_env(tmp_path, twilio.url)
     env.pop("TWILIO_AUTH_TOKEN")
-    client = create_app(load_settings(env)).test_client()
+    client = make_app(env=env, migrate=False).test_client()
     assert client.post("/voice", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 403
 
 
