@@ -1,4 +1,4 @@
-"""Alembic environment: the schema is ivr.storage.metadata; the URL comes from the caller."""
+"""Alembic environment: the schema is ivr.store.storage.metadata; the URL comes from the caller."""
 
 from alembic import context
 

@@ -3,7 +3,7 @@
 Whatever Twilio (or anyone) posts: any Unicode, any length, numbers where words belong, missing
 fields, the same field twice, odd path segments and query arguments, signed, unsigned or signed
 wrongly, the answer is 200 with TwiML Twilio accepts (only verbs and attributes it knows, see
-ivr.simulator.check_twiml) when the request is signed, and 403 when it is not. Never anything else.
+ivr.tools.simulator.check_twiml) when the request is signed, and 403 when it is not. Never anything else.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.apps import CALLER, MENU, OUR_NUMBER, path_to
+from tests.apps import CALLER, OUR_NUMBER, path_to
 from tests.handout_facts import FACTS
 
 
@@ -32,10 +32,6 @@ def test_every_answer_is_reachable_by_keypad_and_keeps_the_handouts_facts(call, 
         assert fact in heard, f"{answer}: missing {fact!r}"
     assert "oncologists" not in heard
     assert "to hear that again, press 1" in heard and c.waiting == "gather"
-
-
-def test_every_menu_has_at_most_five_choices():
-    assert all(len(options) <= 5 for options in MENU.values())
 
 
 @pytest.mark.parametrize(

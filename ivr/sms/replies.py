@@ -1,7 +1,7 @@
 """The text line's replies, rendered once at start-up as MessagingResponse XML, and its keyword matcher.
 
 A reply never depends on who texted, so each (language, reply) is a few hundred bytes in memory.
-Which reply a text gets is decided in sms.py; the words are all in prompts/<lang>/sms.yaml.
+Which reply a text gets is decided in ivr/sms/webhooks.py; the words are all in prompts/<lang>/sms.yaml.
 """
 
 from __future__ import annotations

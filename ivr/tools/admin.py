@@ -1,7 +1,7 @@
 """GET /admin: a small usage dashboard for the people who run the line, behind HTTP basic auth.
 
 Off (404) unless IVR_ADMIN_USER and IVR_ADMIN_PASSWORD are set. It draws what ``flask --app app
-stats`` reports (ivr/stats.py): calls and texts per day, topics by popularity, transfer outcomes.
+stats`` reports (ivr/tools/stats.py): calls and texts per day, topics by popularity, transfer outcomes.
 Only counts: no phone number, hash or message is ever on the page. Not a Twilio webhook, so not
 under the signature check; the page is self-contained (inline SVG and CSS, nothing fetched).
 """

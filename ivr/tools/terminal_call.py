@@ -1,4 +1,4 @@
-"""``flask --app app call``: a phone in the terminal, playing the real line through ivr/simulator.py.
+"""``flask --app app call``: a phone in the terminal, playing the real line through ivr/tools/simulator.py.
 
 What the caller would hear is printed as it is said; a transfer shows whom it would connect and
 asks how the transfer ends; a text the line would send is shown with its segment count.
