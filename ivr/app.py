@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import health, security, webhook_errors, weblog
 from ivr.config import Settings, load_settings
-from ivr.content import prompts
+from ivr.content import prompts, recordings
 from ivr.line import ERROR_EXTENSION, Line
 from ivr.privacy import NumberHasher, load_key
 from ivr.sms import replies
@@ -24,13 +24,23 @@ log = logging.getLogger("ivr")
 def build_line(settings: Settings, storage: Storage | None = None, sender: TwilioSender | None = None, clock=None) -> Line:
     """Load and check prompts/, render every answer, open storage. Raises ContentError or ConfigError."""
     content = prompts.load(settings.prompts_dir, settings.default_region, local=settings.local_contact())
-    scripts = build_scripts(content, settings.speech_rate, settings.gather_timeout, settings.silence_tries, settings.dial_timeout)
+    found = recordings.load(content)  # prompts/<lang>/audio/: a file refused for what it is stops start-up here
+    scripts = build_scripts(
+        content,
+        settings.speech_rate,
+        settings.gather_timeout,
+        settings.silence_tries,
+        settings.dial_timeout,
+        recordings=found,
+        audio_base=settings.public_base_url,
+    )
     hash_number = NumberHasher(load_key(settings.hash_key, settings.instance_path), settings.default_region)
     storage = storage or Storage(settings.database_url)
     return Line(
         settings=settings,
         content=content,
         scripts=scripts,
+        recordings=found,
         sms=replies.SmsReplies(content, settings.default_language),
         storage=storage,
         usage=UsageRecorder(storage, hash_number, default_language=settings.default_language),

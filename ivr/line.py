@@ -21,6 +21,7 @@ from ivr.privacy import NumberHasher, normalise
 
 if TYPE_CHECKING:  # the packages' types, for readers and checkers; base modules never import them
     from ivr.content.prompts import Content
+    from ivr.content.recordings import Recording
     from ivr.sms.replies import SmsReplies
     from ivr.store.storage import Storage
     from ivr.store.usage import UsageRecorder
@@ -49,6 +50,7 @@ class Line:
     usage: UsageRecorder
     sender: TwilioSender
     hash_number: NumberHasher
+    recordings: dict[str, dict[str, Recording]] = field(default_factory=dict)  # by language, then key: what /audio serves
     clock: Callable[[], datetime] = utc_now  # "now", for opening hours; tests pass a fixed one
     languages_by_number: dict[str, str] = field(init=False)
 

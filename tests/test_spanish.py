@@ -30,7 +30,7 @@ HECHOS = {
 
 def en_espanol(call) -> Call:
     c = call().press("9")
-    assert "Menú principal" in c.text
+    assert "No es consejo médico" in c.text
     return c
 
 
@@ -121,9 +121,9 @@ def test_spanish_outside_hours(make_app):
 def test_a_number_configured_to_start_in_spanish(make_app):
     client = make_app(IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es").test_client()
     c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()
-    assert c.heard[0] == "For English, press 9." and "Menú principal" in c.text
+    assert c.heard[0] == "For English, press 9." and "No es consejo médico" in c.text
     c.press("9")
-    assert "Main menu" in c.text
+    assert "not medical advice" in c.text
     other = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called="+16175550101").start()
     assert "Para español" in other.text  # other numbers still start in English
 

@@ -84,7 +84,8 @@ def test_text_me_shows_the_text_and_sends_nothing(run_call, line, twilio):
     segments = gsm.segments(body)
     size = f"{segments} segment{'s' if segments > 1 else ''} ({len(body)} characters)"
     assert f"-> text to the caller (*********23), {size}:" in result.output
-    assert "sent you a text message" in heard(items)[-2]
+    *_, outcome, _main_menu, offer = heard(items)  # the main menu ends with the Spanish offer, in its own voice
+    assert "sent you a text message" in outcome and offer == "Para español, oprima 9."
     assert items[-1] == ("end", "[you hang up]")
     assert twilio.messages == []
     assert line.storage.count_texts() == 0  # the practice line has its own throwaway database
@@ -98,7 +99,7 @@ def test_silence_speech_and_star_interactively(run_call, line):
     silence = " ".join(words["silence_warning"].split())
     assert any(s.startswith(silence) for s in said)
     assert any(s.startswith("Why does recurrence happen?") for s in said)
-    assert said[-1].startswith(" ".join(words["menus"]["main"].split()))
+    assert said[-2].startswith(" ".join(words["menus"]["main"].split())) and said[-1] == "Para español, oprima 9."
     assert items[-1] == ("end", "[you hang up]")  # end of input hangs up
 
 
@@ -121,7 +122,7 @@ def test_a_withheld_caller_id_gets_the_numbers_read_not_texted(run_call, line):
     result = run_call("--from", "anonymous", "--keys", TEXT)
     items = parse(result.output)
     assert not any(kind == "text" for kind, _ in items)
-    assert "1-800-422-6237" in heard(items)[-2]
+    assert "1-800-422-6237" in heard(items)[-3]
 
 
 def test_the_number_given_with_from_gets_the_text(run_call):

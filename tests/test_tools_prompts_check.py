@@ -126,3 +126,33 @@ def test_missing_credentials_are_notes_not_problems(env):
     result = flask("prompts", "check", env=env)
     assert result.returncode == 0
     assert "TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)" in result.stdout
+
+
+def test_the_call_time_budget_table_for_each_language(env):
+    result = flask("prompts", "check", env=env)
+    assert result.returncode == 0, result.stdout
+    out = result.stdout
+    for lang, pace in (("en", 135), ("es", 117)):  # 150 and 130 words a minute at 100% (voice.yaml), at 90%
+        table = out[out.index(f"Call-time budget ({lang})") :]
+        assert table.splitlines()[0].endswith(f"(at 90% speed, about {pace} words a minute; recordings: their own length)")
+        first = re.search(r"^  first choice, from the start of the call +(\d+\.\d) s  budget 15 s$", table, re.M)
+        assert first and float(first.group(1)) <= 15
+        for menu in ("main", "about", "again", "talk", "after_answer", "after_failed_transfer", "closed"):
+            row = re.search(rf"^  menu {menu}: to its last choice +(\d+\.\d) s  budget 25 s$", table, re.M)
+            assert row and float(row.group(1)) <= 25, menu
+        for answer, keys in (("what", "1 1"), ("why", "1 2"), ("remember", "2 3"), ("more_info", "1 4")):
+            row = re.search(rf"^  {answer} +{keys} +(\d+\.\d) s +(\d+\.\d) s$", table, re.M)
+            assert row and float(row.group(1)) > float(first.group(1)) and float(row.group(2)) > 15, answer
+        assert re.search(r"^  longest stretch without a choice: \d+\.\d s \([\w.]+; keys still work while it plays\)$", table, re.M)
+    assert "OVER" not in out and "over the call-time budget" not in out
+
+
+def test_a_menu_over_its_budget_is_marked_and_noted(tmp_path, env):
+    prompts = copy_prompts(tmp_path)
+    edit(prompts / "en" / "voice.yaml", '  talk: "Talk with someone."', '  talk: "' + "Talk with someone. " * 12 + '"')
+    result = flask("prompts", "check", env={**env, "IVR_PROMPTS_DIR": str(prompts)})
+    assert result.returncode == 0  # a budget is a warning for the people who run the line, not a broken line
+    assert re.search(r"^  menu talk: to its last choice +\d+\.\d s  budget 25 s  OVER$", result.stdout, re.M)
+    assert re.search(
+        r"^  over the call-time budget: en: menu talk takes \d+\.\d s to its last choice \(budget 25 s\)$", result.stdout, re.M
+    )

@@ -392,6 +392,12 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
             if contact.hours and not isinstance(_get(voice, f"transfer.closed.{name}"), str):
                 check.add(vpath, f"transfer.closed.{name}", "is missing: what to say when this line is closed")
         _check_hours_words(check, vpath, voice.get("hours"))
+        pace = voice.get("words_per_minute")
+        if pace is not None and (isinstance(pace, bool) or not isinstance(pace, int) or not 60 <= pace <= 300):
+            check.add(vpath, "words_per_minute", "must be a whole number from 60 to 300: the words this voice says in a minute at 100%")
+        names = voice.get("language_names")
+        if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names)):
+            check.add(vpath, "language_names", "must be a list of the words callers may say to choose this language")
         phrases = voice.get("phrases") or {}
         for name, items in phrases.items():
             if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
@@ -627,6 +633,14 @@ def _language_keys(check: _Checker, path: Path, raw: dict, menus: dict, always: 
     for code, key in keys.items():
         if key not in KEYS:
             check.add(path, f"languages.{code}", "must be a key from 1 to 9")
-        elif key in menus.get("main", {}) or key in always:
-            check.add(path, f"languages.{code}", f"key {key} is already a choice of the main menu")
+        elif key in always:
+            check.add(path, f"languages.{code}", f"key {key} is already an 'always' key")
+        else:  # the language key works at every menu, so no menu may use it for anything else
+            for name, options in menus.items():
+                if key in options:
+                    check.add(
+                        path,
+                        f"languages.{code}",
+                        f"key {key} is already a choice of the {name} menu; it chooses the language at every menu",
+                    )
     return keys

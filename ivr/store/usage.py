@@ -106,7 +106,7 @@ def describe(channel: str, endpoint: str | None, view_args: dict | None, notes: 
                 event.update(event="transfer", topic=contact, outcome="started")
             else:
                 event.update(event="menu", topic="main")
-        elif kind == "language":  # chose another language at the welcome: the call goes on in it
+        elif kind == "language":  # chose another language at a menu: the call goes on in it
             chosen = str(choice or "").removeprefix("lang_")
             event.update(event="language", topic=chosen, outcome=None, language=chosen)
         elif kind.startswith("text_"):

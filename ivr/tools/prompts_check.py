@@ -1,8 +1,9 @@
 """``flask --app app prompts check``: every problem in prompts/ and the settings, and what each text costs.
 
 The checks are the start-up checks themselves (config.load_settings, content.load and rendering
-every voice response); this module only adds the sizes: characters and segments per SMS text, and
-length and an estimated speaking time per spoken answer.
+every voice response); this module only adds the sizes: characters and segments per SMS text,
+length and an estimated speaking time per spoken answer, each recording's duration, and the
+call-time budget of each language (voice.budget).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from ivr.app import build_line
 from ivr.config import ConfigError, Settings, load_settings
 from ivr.content import gsm
 from ivr.content import prompts as content_module
-from ivr.tools.simulator import spoken_text
+from ivr.voice import budget as budget_module
+from ivr.voice.speech import spoken_text
 
-WORDS_PER_MINUTE = 150  # an unhurried voice at a 100% rate; IVR_SPEECH_RATE scales it
+WORDS_PER_MINUTE = budget_module.WORDS_PER_MINUTE
 SETTING_NAME = re.compile(r"^([A-Z][A-Z0-9_]+)(=|: )?(.*)$", re.S)
 
 
@@ -40,6 +42,14 @@ class SpokenSize:
     seconds: float
 
 
+@dataclass(frozen=True)
+class RecordingSize:
+    lang: str
+    key: str
+    filename: str
+    seconds: float
+
+
 @dataclass
 class Report:
     prompts_dir: str = ""
@@ -48,11 +58,17 @@ class Report:
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     texts: list[TextSize] = field(default_factory=list)
     spoken: list[SpokenSize] = field(default_factory=list)
+    recordings: list[RecordingSize] = field(default_factory=list)
+    budgets: list[budget_module.Budget] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
     def words_per_minute(self) -> int:
         return round(WORDS_PER_MINUTE * int(self.speech_rate.rstrip("%")) / 100)
+
+    def pace(self, lang: str) -> float:
+        """Words a minute of ``lang``'s voice at the configured rate (its voice.yaml words_per_minute)."""
+        return next((b.words_per_minute for b in self.budgets if b.lang == lang), self.words_per_minute)
 
 
 def check(env: dict | None = None) -> Report:
@@ -92,11 +108,14 @@ def check(env: dict | None = None) -> Report:
             budget = language.budgets.get(key.split("[")[0], content_module.DEFAULT_BUDGET)
             report.texts.append(TextSize(lang, key, len(rendered), gsm.segments(rendered), budget))
         script = line.scripts[lang]
+        report.budgets.append(budget_module.measure(script, settings.speech_rate))
         for key in content.answers:
             say = script.speaker.say(script.words["answers"][key])
-            report.spoken.append(_spoken(lang, f"answers.{key}", say, report.words_per_minute))
-        first = script.speaker.say(script.text("welcome"), *script.menu_words("main"))
-        report.spoken.append(_spoken(lang, "welcome + main menu", first, report.words_per_minute))
+            report.spoken.append(_spoken(lang, f"answers.{key}", say, report.pace(lang)))
+        for key, recording in sorted(line.recordings.get(lang, {}).items()):
+            report.recordings.append(RecordingSize(lang, key, recording.filename, recording.seconds))
+    for budget in report.budgets:
+        report.notes += [f"over the call-time budget: {sentence}" for sentence in budget.over]
     return report
 
 
@@ -124,16 +143,8 @@ def _spoken(lang: str, key: str, say, words_per_minute: int) -> SpokenSize:
     """Words as a listener hears them: a phone number is one word a digit; each pause adds its time."""
     element = ET.fromstring(say.to_xml())
     heard = spoken_text(element)
-    words = sum(max(len(re.sub(r"\D", "", token)), 1) if any(c.isdigit() for c in token) else 1 for token in heard.split())
-    pauses = sum(_seconds(node.get("time", "")) for node in element.iter("break"))
-    return SpokenSize(lang, key, len(heard), words, words / words_per_minute * 60 + pauses)
-
-
-def _seconds(value: str) -> float:
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s)", value.strip())
-    if not match:
-        return 0.0
-    return float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
+    words = budget_module.count_words(heard)
+    return SpokenSize(lang, key, len(heard), words, words / words_per_minute * 60 + budget_module.pause_seconds(element))
 
 
 def _duration(seconds: float) -> str:
@@ -156,11 +167,18 @@ def format_report(report: Report) -> list[str]:
                 lines.append(f"  {t.key:<{width}}  {t.characters:>4} characters  {t.segments} {s} (budget {t.budget})")
         spoken = [s for s in report.spoken if s.lang == lang]
         if spoken:
-            rate = f"at {report.speech_rate} speed, about {report.words_per_minute} words a minute"
+            rate = f"at {report.speech_rate} speed, about {round(report.pace(lang))} words a minute"
             lines += ["", f"Spoken ({lang}): characters, words, about how long ({rate})"]
             width = max(len(s.key) for s in spoken)
             for s in spoken:
                 lines.append(f"  {s.key:<{width}}  {s.characters:>5} characters  {s.words:>4} words  {_duration(s.seconds)}")
+        recordings = [r for r in report.recordings if r.lang == lang]
+        if recordings:
+            lines += ["", f"Recordings ({lang}): played instead of the voice, duration read from the file"]
+            width = max(len(r.filename) for r in recordings)
+            lines += [f"  {r.filename:<{width}}  {r.seconds:6.1f} s" for r in recordings]
+        for budget in (b for b in report.budgets if b.lang == lang):
+            lines += ["", *format_budget(budget, report.speech_rate)]
     if report.notes:
         lines += ["", "Notes (not problems):", *(f"  {note}" for note in report.notes)]
     lines.append("")
@@ -169,4 +187,24 @@ def format_report(report: Report) -> list[str]:
         lines += [f"  {f}: {k}: {r}" if k else f"  {f}: {r}" for f, k, r in report.problems]
     else:
         lines.append("No problems found.")
+    return lines
+
+
+def format_budget(budget: budget_module.Budget, speech_rate: str) -> list[str]:
+    """The call-time budget of one language as lines: what a new caller waits for, in seconds."""
+    first, menu = budget_module.FIRST_CHOICE_BUDGET, budget_module.MENU_BUDGET
+
+    def mark(seconds: float, limit: float) -> str:
+        return f"budget {limit:.0f} s" + ("  OVER" if seconds > limit else "")
+
+    rate = f"at {speech_rate} speed, about {round(budget.words_per_minute)} words a minute; recordings: their own length"
+    lines = [f"Call-time budget ({budget.lang}): seconds of speech ({rate})"]
+    lines.append(f"  {'first choice, from the start of the call':<48} {budget.first_choice:5.1f} s  {mark(budget.first_choice, first)}")
+    for name, seconds in budget.menus.items():
+        lines.append(f"  {'menu ' + name + ': to its last choice':<48} {seconds:5.1f} s  {mark(seconds, menu)}")
+    lines.append(f"  {'answer':<12} {'keys':<8} {'to reach':>9} {'length':>9}")
+    for name, (reach, keys, length) in budget.answers.items():
+        lines.append(f"  {name:<12} {' '.join(keys) or '-':<8} {reach:7.1f} s {length:7.1f} s")
+    seconds, where = budget.longest
+    lines.append(f"  longest stretch without a choice: {seconds:.1f} s ({where}; keys still work while it plays)")
     return lines

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from twilio.request_validator import RequestValidator
 
+from ivr.voice.speech import spoken_text
+
 # The TwiML verbs and attributes this line may use, from Twilio's docs and twilio.twiml.
 VOICE_VERBS = {
     "Say": {"voice", "language", "loop"},
@@ -106,11 +108,6 @@ def _check_element(element: ET.Element, allowed: dict, parent: str) -> None:
                 raise TwimlError(f"<{node.tag}> has unknown attributes")
 
 
-def spoken_text(element: ET.Element) -> str:
-    """What a listener hears from a <Say>: text and telephone numbers, pauses as spaces."""
-    return " ".join("".join(element.itertext()).split())
-
-
 # --- transports ---------------------------------------------------------------------------------
 class FlaskTransport:
     """Posts through a Flask test client, as if from Twilio's address."""
@@ -156,7 +153,7 @@ def sign(auth_token: str | None, url: str, params: dict) -> dict:
 # --- a call -----------------------------------------------------------------------------------------
 @dataclass
 class Event:
-    kind: str  # say | gather | dial | text | hangup | http
+    kind: str  # say | play | gather | dial | text | hangup | http
     detail: str
     data: dict = field(default_factory=dict)
 
@@ -193,6 +190,7 @@ class Call:
         self.heard: list[str] = []
         self.waiting: str | None = None  # "gather", "dial" or None (call ended)
         self._gather: ET.Element | None = None
+        self._passed: list[ET.Element] = []  # the <Gather>s of this document the caller listened through
         self._dial: ET.Element | None = None
         self._rest: list[ET.Element] = []
         self.ended = False
@@ -204,8 +202,25 @@ class Call:
         return self
 
     def press(self, digits: str) -> Call:
+        """Press keys where the call waits: after listening to everything said so far."""
         self._answer_gather({"Digits": digits})
         return self
+
+    def interrupt(self, digits: str, gather: int = 0) -> Call:
+        """Press keys while the words of this document's ``gather``-th <Gather> are said (0: the first).
+
+        Twilio stops the words at once and posts the keys to that <Gather>'s action.
+        """
+        self._need("gather")
+        gathers = [*self._passed, self._gather]
+        self.heard = []
+        self._request(self._resolve(gathers[gather].get("action") or self.url), {"Digits": digits})
+        return self
+
+    @property
+    def gathers(self) -> list[ET.Element]:
+        """Every <Gather> of the current document up to where the call waits."""
+        return [*self._passed, self._gather] if self.waiting == "gather" else list(self._passed)
 
     def say(self, words: str, confidence: float = 0.9) -> Call:
         self._answer_gather({"SpeechResult": words, "Confidence": str(confidence)})
@@ -224,7 +239,7 @@ class Call:
         """Say nothing: the Gather times out and the call goes on with the next verb."""
         self._need("gather")
         self.heard = []
-        self._run(self._rest)
+        self._run(self._rest, new_document=False)
         return self
 
     def dial_ends(self, status: str = "completed", duration: int = 60) -> Call:
@@ -235,7 +250,7 @@ class Call:
             extra = {"DialCallStatus": status, "DialCallSid": "CA" + uuid.uuid4().hex, "DialCallDuration": str(duration)}
             self._request(self._resolve(action), extra)
         else:
-            self._run(self._rest)
+            self._run(self._rest, new_document=False)
         return self
 
     @property
@@ -271,16 +286,23 @@ class Call:
         self.url = url
         self._run(list(check_twiml(body)))
 
-    def _run(self, verbs: list[ET.Element]) -> None:
+    def _run(self, verbs: list[ET.Element], new_document: bool = True) -> None:
         self.waiting = None
+        if new_document:
+            self._passed = []
         for index, verb in enumerate(verbs):
             rest = verbs[index + 1 :]
-            if verb.tag == "Say":
+            if verb.tag in ("Say", "Play"):
                 self._hear(verb)
             elif verb.tag == "Gather":
                 for child in verb:
-                    if child.tag == "Say":
+                    if child.tag in ("Say", "Play"):
                         self._hear(child)
+                if any(v.tag == "Gather" for v in rest):
+                    # A caller who presses nothing listens on: this one times out into the next <Gather>.
+                    self._passed.append(verb)
+                    self.events.append(Event("gather", verb.get("action", ""), {**verb.attrib, "passed": True}))
+                    continue
                 self._gather, self._rest, self.waiting = verb, rest, "gather"
                 self.events.append(Event("gather", verb.get("action", ""), dict(verb.attrib)))
                 return
@@ -298,8 +320,13 @@ class Call:
         self.ended = True
         self.events.append(Event("hangup", ""))
 
-    def _hear(self, say: ET.Element) -> None:
-        text = spoken_text(say)
+    def _hear(self, element: ET.Element) -> None:
+        if element.tag == "Play":
+            url = (element.text or "").strip()
+            self.heard.append(f"[recording {url}]")
+            self.events.append(Event("play", url))
+            return
+        text = spoken_text(element)
         self.heard.append(text)
         self.events.append(Event("say", text))
 

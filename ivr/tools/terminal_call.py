@@ -121,6 +121,8 @@ class TerminalPhone:
         for event in events:
             if event.kind == "say" and event.detail:
                 self.echo(textwrap.fill(event.detail, WIDTH, initial_indent="line: ", subsequent_indent="      "))
+            elif event.kind == "play":
+                self.echo(f"line: [plays the recording {event.detail}]")
             elif event.kind == "dial":
                 contact = self._contact_by_phone.get(event.detail)
                 who = f"{contact.label or contact.name.upper()} {contact.display}" if contact else event.detail

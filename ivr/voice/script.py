@@ -2,37 +2,99 @@
 
 Everything that does not depend on who is calling is rendered once, at start-up, and served from
 memory. Where the caller is travels in the URLs Twilio posts back, so any instance can answer.
+
+The caller is in control: every sentence is said inside a <Gather>, so a key cuts it short, and a
+key pressed while something is said does what it does at the menu that follows. Only the words just
+before a <Dial> or a <Hangup> stand outside one. Long things (answers, the numbers read aloud, text
+outcomes, closed hours, a failed transfer) are said in a keys-only <Gather> (input="dtmf"): keys
+interrupt them, speech does not, so a television or a relative talking in the room never stops an
+answer (README, "Speech while an answer plays"). The menu that follows takes keys and speech.
+
+A document is planned first (blocks of what is said, each a ``Said``) and rendered from the plan;
+tools.prompts_check times the same plans for the call-time budget.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from functools import cache, cached_property
 from urllib.parse import urlencode
 
-from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, Play, VoiceResponse
 
-from ivr.content.prompts import ACTIONS, TEXT_OUTCOMES, Content, ContentError, Kind, relative_name
+from ivr.content.prompts import ACTIONS, Content, ContentError, Kind, relative_name
+from ivr.content.recordings import Recording
 from ivr.outcomes import DialOutcome, TextOutcome
-from ivr.voice.speech import Speaker
+from ivr.voice.speech import Speaker, spoken_text
 from ivr.voice.understand import Understander
 
 XML = bytes
 SAY_LIMIT = 3000  # characters Twilio takes in one <Say>; a longer one fails the call with an application error
+KEYS_TIMEOUT = 1  # seconds a keys-only <Gather> waits after its words before the menu goes on (Twilio's least)
+# Placeholders whose value is the deployment's, not prompts/': a recording cannot say them.
+VARYING = re.compile(r"\{(local_info|local\.[a-z]+|[a-z]+\.hours)\}")
 
 
-def build_scripts(content: Content, rate: str, gather_timeout: int, silence_tries: int, dial_timeout: int) -> dict[str, VoiceScript]:
+@dataclass(frozen=True)
+class Said:
+    """One prompt said in a document: whose voice, which voice.yaml key, its text, the key it offers."""
+
+    lang: str
+    key: str
+    text: str  # {key} already filled in
+    offers: str | None = None  # the key this sentence tells the caller to press, when it is a choice
+
+
+# A document: blocks in order, each ("keys" | "menu" | "plain", what is said), then how it ends.
+Block = tuple[str, tuple[Said, ...]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    blocks: tuple[Block, ...]
+    end: str  # "redirect" (no key: the menu again), "hangup" or "dial"
+
+
+def build_scripts(
+    content: Content,
+    rate: str,
+    gather_timeout: int,
+    silence_tries: int,
+    dial_timeout: int,
+    recordings: dict[str, dict[str, Recording]] | None = None,
+    audio_base: str = "",
+) -> dict[str, VoiceScript]:
     """One script per language of ``content``, each offering the others, every response rendered.
 
-    Rendering at start-up is what turns a prompt that Twilio would refuse into a ContentError now,
-    not a failed call later; it needs every language's script, so it comes after all are built.
+    Rendering at start-up is what turns a prompt that Twilio would refuse (or a recording that no
+    longer says its text) into a ContentError now, not a failed call later; it needs every
+    language's script, so it comes after all are built.
     """
     scripts: dict[str, VoiceScript] = {}
     for lang in content.languages:
-        scripts[lang] = VoiceScript(content, lang, rate, gather_timeout, silence_tries, dial_timeout, siblings=scripts)
+        scripts[lang] = VoiceScript(
+            content,
+            lang,
+            rate,
+            gather_timeout,
+            silence_tries,
+            dial_timeout,
+            siblings=scripts,
+            recordings=(recordings or {}).get(lang),
+            audio_base=audio_base,
+        )
     for script in scripts.values():
         script.warm()
     return scripts
+
+
+def _plain(text: str) -> str:
+    """Lower case, no accents or punctuation: how spoken language names are compared."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return " ".join(re.sub(r"[^\w\s]", " ", "".join(c for c in decomposed if not unicodedata.combining(c))).split())
 
 
 class VoiceScript:
@@ -45,6 +107,8 @@ class VoiceScript:
         silence_tries: int,
         dial_timeout: int,
         siblings: dict[str, VoiceScript] | None = None,
+        recordings: dict[str, Recording] | None = None,
+        audio_base: str = "",
     ):
         self.content = content
         self.lang = lang
@@ -56,10 +120,14 @@ class VoiceScript:
         self.gather_timeout = gather_timeout
         self.silence_tries = silence_tries
         self.dial_timeout = dial_timeout
+        self.recordings = recordings or {}
+        self.audio_base = audio_base.rstrip("/")
+        self.names = {_plain(n) for n in self.words.get("language_names") or []}  # what callers call this language
+        self.fillers = {_plain(w) for w in (self.words.get("ignore_words") or []) + (self.words.get("key_prefixes") or [])}
 
     @cached_property
     def offers(self) -> tuple[tuple[VoiceScript, str], ...]:
-        """The other languages offered before the welcome: (their script, the key that chooses them)."""
+        """The other languages, each offered with the key that chooses it: (their script, the key)."""
         keys = self.content.language_keys.items()
         return tuple((self.siblings[other], key) for other, key in keys if other != self.lang and other in self.siblings)
 
@@ -68,6 +136,9 @@ class VoiceScript:
         query = {k: v for k, v in sorted(query.items()) if v not in (None, "", 0)}
         return f"/voice/{self.lang}/{kind}/{name}" + (f"?{urlencode(query)}" if query else "")
 
+    def audio_url(self, recording: Recording) -> str:
+        return f"{self.audio_base}/audio/{self.lang}/{recording.filename}?v={recording.version}"
+
     # --- what is said -------------------------------------------------------------------------
     def text(self, dotted: str) -> str:
         value = self.words
@@ -75,20 +146,123 @@ class VoiceScript:
             value = value[part]
         return value
 
-    def menu_words(self, name: str) -> list[str]:
+    def said(self, dotted: str, offers: str | None = None, **fill) -> Said:
+        text = self.text(dotted)
+        for name, value in fill.items():
+            text = text.replace("{" + name + "}", value)
+        return Said(self.lang, dotted, text, offers)
+
+    def _key_name(self, key: str) -> str:
+        return {"*": self.words["key_words"]["*"][0], "#": self.words["key_words"]["#"][0]}.get(key, key)
+
+    def _offer(self, key: str) -> Said:
+        """This language's offer, in its own voice: "Para español, oprima 9"."""
+        return self.said("language_offer", offers=key, key=self._key_name(key))
+
+    def menu_said(self, name: str, heading: bool = True) -> list[Said]:
+        """The menu's heading, its choices, the always keys it does not offer; the main menu ends with the language offers."""
         offered = self.content.menus[name]
-        lines = [self.words["menus"].get(name, "")]
-        lines += [self.words["choices"][t].replace("{key}", self._key_name(k)) for k, t in offered.items()]
+        said = [self.said(f"menus.{name}")] if heading and self.words["menus"].get(name) else []
+        said += [self.said(f"choices.{t}", offers=k, key=self._key_name(k)) for k, t in offered.items()]
         for key, target in self.content.always.items():
             if target in offered.values() or (target == "main" and name == "main"):
                 continue
             if name == "closed" and self.content.kind(target) is Kind.TRANSFER:
                 continue  # "talk with a person" is no promise to make while a line is closed (0 still connects)
-            lines.append(self.words["always_hints"][target].replace("{key}", self._key_name(key)))
-        return lines
+            said.append(self.said(f"always_hints.{target}", offers=key, key=self._key_name(key)))
+        if name == "main":
+            said += [other._offer(key) for other, key in self.offers]
+        return said
 
-    def _key_name(self, key: str) -> str:
-        return {"*": self.words["key_words"]["*"][0], "#": self.words["key_words"]["#"][0]}.get(key, key)
+    def menu_words(self, name: str) -> list[str]:
+        return [s.text for s in self.menu_said(name)]
+
+    # --- plans ----------------------------------------------------------------------------------
+    def plan_menu(self, name: str, tries: int = 0, before: tuple[str, ...] = (), lead: tuple[str, ...] = (), opening: bool = False) -> Plan:
+        """``lead`` is said first, keys only; ``before`` opens the menu. ``opening``: the call's first words, the language offers first."""
+        if tries >= self.silence_tries:
+            return Plan((("plain", (self.said("silence_goodbye"),)),), "hangup")
+        blocks: list[Block] = []
+        if lead:
+            blocks.append(("keys", tuple(self.said(k) for k in lead)))
+        said = [other._offer(key) for other, key in self.offers] if opening else []
+        if tries:
+            before = ("silence_warning", *before)
+        said += [self.said(k) for k in before]
+        said += self.menu_said(name, heading="welcome" not in before)  # the welcome says what this is
+        blocks.append(("menu", tuple(said)))
+        return Plan(tuple(blocks), "redirect")
+
+    def plan_transfer(self, contact: str) -> Plan:
+        return Plan((("plain", (self.said(f"transfer.connecting.{contact}"),)),), "dial")
+
+    # --- rendering ------------------------------------------------------------------------------
+    def _voice(self, lang: str) -> VoiceScript:
+        return self if lang == self.lang else next(other for other, _ in self.offers if other.lang == lang)
+
+    def recording(self, said: Said) -> Recording | None:
+        """The recording that says ``said``, when there is one and it says exactly that."""
+        recording = self._voice(said.lang).recordings.get(said.key)
+        if recording is None or VARYING.search(said.text) or recording.text != self.heard(said):
+            return None  # never used: warm() refuses such a recording at start-up
+        return recording
+
+    def heard(self, said: Said) -> str:
+        """What a listener hears of ``said``, as text: what its recording's .txt must hold."""
+        say = self._voice(said.lang).speaker.say(said.text)
+        return spoken_text(ET.fromstring(say.to_xml(xml_declaration=False)))
+
+    def _append(self, parent, said: tuple[Said, ...]) -> None:
+        """One <Say> for each run of synthesised sentences in one voice, a <Play> for each recording."""
+        run: list[Said] = []
+
+        def flush():
+            if run:
+                parent.append(self._voice(run[0].lang).speaker.say(*(s.text for s in run)))
+                run.clear()
+
+        for item in said:
+            recording = self.recording(item)
+            if recording is not None:
+                flush()
+                parent.append(Play(self._voice(item.lang).audio_url(recording)))
+            else:
+                if run and run[0].lang != item.lang:
+                    flush()
+                run.append(item)
+        flush()
+
+    def _hints(self, name: str) -> str:
+        hints = self.understander.hints(set(self.content.options(name).values()))
+        names = [n for other, _ in self.offers for n in other.words.get("language_names") or []]
+        return ", ".join([hints, *names]) if names else hints
+
+    def render(self, plan: Plan, name: str = "main", action: str = "", redirect: str = "") -> XML:
+        response = VoiceResponse()
+        for kind, said in plan.blocks:
+            if kind == "plain":
+                self._append(response, said)
+                continue
+            if kind == "keys":
+                gather = Gather(input="dtmf", num_digits=1, timeout=KEYS_TIMEOUT, action=action, method="POST")
+            else:
+                gather = Gather(
+                    input="dtmf speech",
+                    num_digits=1,
+                    timeout=self.gather_timeout,
+                    speech_timeout="auto",
+                    language=self.words["language"],
+                    hints=self._hints(name),
+                    action=action,
+                    method="POST",
+                )
+            self._append(gather, said)
+            response.append(gather)
+        if plan.end == "hangup":
+            response.hangup()
+        elif plan.end == "redirect":
+            response.redirect(redirect, method="POST")
+        return response.to_xml().encode()
 
     # --- responses ------------------------------------------------------------------------------
     @cache
@@ -102,74 +276,70 @@ class VoiceScript:
         contact: str | None = None,
         welcome: bool = False,
     ) -> XML:
-        """``lead`` is said first and cannot be skipped; ``before`` opens the menu and can be.
+        """``lead`` (keys: dotted voice.yaml keys) is said first, keys only; ``before`` opens the menu.
 
         ``answer`` and ``contact`` travel in the URLs (what to repeat, whom to connect anyway);
-        ``welcome`` offers the other languages first.
+        ``welcome`` offers the other languages first. A key pressed during ``lead`` is posted to the
+        same URL as one pressed at the menu, so it does the same.
         """
-        response = VoiceResponse()
-        if tries >= self.silence_tries:
-            response.append(self.speaker.say(self.text("silence_goodbye")))
-            response.hangup()
-            return response.to_xml().encode()
-        if lead:
-            response.append(self.speaker.say(*lead))
-        if tries:
-            before = ("silence_warning", *before)
-        offered = self.content.options(name)
-        gather = Gather(
-            input="dtmf speech",
-            num_digits=1,
-            timeout=self.gather_timeout,
-            speech_timeout="auto",
-            language=self.words["language"],
-            hints=self.understander.hints(set(offered.values())),
-            # tries travels on: speech that holds no words counts as one more silence (voice.choose)
-            action=self.url("choose", name, answer=answer, contact=contact, welcome=int(welcome), tries=tries),
-            method="POST",
-        )
-        if welcome:
-            for other, key in self.offers:
-                gather.append(other.speaker.say(other.text("language_offer"), key=key))
-        gather.append(self.speaker.say(*(self.text(k) for k in before), *self.menu_words(name)))
-        response.append(gather)
-        context = {"answer": answer, "contact": contact, "welcome": int(welcome)}
-        response.redirect(self.url("menu", name, tries=tries + 1, **context), method="POST")
-        return response.to_xml().encode()
+        plan = self.plan_menu(name, tries, before, lead, opening=welcome and bool(self.offers))
+        # tries travels on: speech that holds no words counts as one more silence (voice.choose)
+        action = self.url("choose", name, answer=answer, contact=contact, welcome=int(welcome), tries=tries)
+        redirect = self.url("menu", name, tries=tries + 1, answer=answer, contact=contact, welcome=int(welcome))
+        return self.render(plan, name, action, redirect)
 
     def answer(self, name: str, before: tuple[str, ...] = ()) -> XML:
-        return self.menu("after_answer", answer=name, before=before, lead=(self.words["answers"][name],))
+        return self.menu("after_answer", answer=name, before=before, lead=(f"answers.{name}",))
 
     def welcome(self, offer: bool = True) -> XML:
         return self.menu("main", before=("welcome",), welcome=offer and bool(self.offers))
 
-    def language_for(self, digits: str) -> str | None:
-        """At the welcome: the language a key chooses, if it chooses one."""
-        return next((other.lang for other, key in self.offers if key == digits[:1]), None)
+    def language_for(self, key: str | None) -> VoiceScript | None:
+        """The other language a key chooses (9), at any menu."""
+        return next((other for other, k in self.offers if key and k == key[:1]), None)
+
+    def language_named(self, speech: str) -> VoiceScript | None:
+        """The other language the caller named ("español", "Spanish"), when that is all they said."""
+        words = [w for w in _plain(speech[:200]).split() if w not in self.fillers]
+        said = " ".join(words)
+        for other, _ in self.offers:
+            if said and (said in other.names or " ".join(w for w in words if w not in other.fillers) in other.names):
+                return other
+        return None
+
+    def switched_to(self, menu: str, answer: str | None, contact: str | None) -> XML:
+        """Where a caller lands in this language when they choose it at ``menu`` of another."""
+        if menu == "main":
+            return self.welcome(offer=False)  # the welcome, in words they understand
+        if menu == "after_answer" and answer:
+            return self.answer(answer)  # the answer they were hearing, again, in this language
+        return self.menu(menu, answer=answer, contact=contact)
 
     def error(self) -> XML:
         return self.menu("main", before=("error",))
 
     @cache
     def numbers_aloud(self, twice: bool) -> tuple[str, ...]:
-        numbers = self.text("numbers_aloud")
-        return (numbers, self.text("text.repeat_numbers"), numbers) if twice else (numbers,)
+        return ("numbers_aloud", "text.repeat_numbers", "numbers_aloud") if twice else ("numbers_aloud",)
+
+    def text_outcome_lead(self, outcome: TextOutcome) -> tuple[str, ...]:
+        lead = (f"text.{outcome}",)
+        if outcome is not TextOutcome.SENT:
+            lead += self.numbers_aloud(twice=outcome in (TextOutcome.CANNOT_RECEIVE, TextOutcome.NO_CALLER_ID))
+        return lead
 
     @cache
     def text_outcome(self, outcome: TextOutcome) -> XML:
         """What the caller hears after asking for the numbers by text, then the main menu."""
-        lead = (self.text(f"text.{outcome}"),)
-        if outcome is not TextOutcome.SENT:
-            lead += self.numbers_aloud(twice=outcome in (TextOutcome.CANNOT_RECEIVE, TextOutcome.NO_CALLER_ID))
-        return self.menu("main", lead=lead)
+        return self.menu("main", lead=self.text_outcome_lead(outcome))
 
     def closed(self, contact: str) -> XML:
         """The line is outside its hours: say when it is open, offer the text or connecting anyway."""
-        return self.menu("closed", contact=contact, lead=(self.text(f"transfer.closed.{contact}"),))
+        return self.menu("closed", contact=contact, lead=(f"transfer.closed.{contact}",))
 
     def transfer(self, contact: str, caller_id: str | None) -> XML:
         response = VoiceResponse()
-        response.append(self.speaker.say(self.text(f"transfer.connecting.{contact}")))
+        self._append(response, self.plan_transfer(contact).blocks[0][1])
         dial = Dial(
             caller_id=caller_id,
             timeout=self.dial_timeout,
@@ -180,23 +350,21 @@ class VoiceScript:
         response.append(dial)
         return response.to_xml().encode()
 
+    def transfer_failed_lead(self, status: DialOutcome) -> tuple[str, ...]:
+        return (f"transfer.{status}", "transfer.offer")
+
     @cache
     def transfer_done(self, status: DialOutcome) -> XML:
         """``status``: already mapped from Twilio's DialCallStatus, so the cache holds five entries at most."""
         if status is DialOutcome.COMPLETED:
-            response = VoiceResponse()
-            response.append(self.speaker.say(self.text("goodbye")))
-            response.hangup()
-            return response.to_xml().encode()
-        return self.menu("after_failed_transfer", lead=(self.text(f"transfer.{status}"), self.text("transfer.offer")))
+            return self.render(Plan((("plain", (self.said("goodbye"),)),), "hangup"))
+        return self.menu("after_failed_transfer", lead=self.transfer_failed_lead(status))
 
     @cache
     def fallback(self) -> XML:
         """For Twilio's Fallback URL: no database, no REST call, just a way to a person, in every language."""
         response = VoiceResponse()
-        response.append(self.speaker.say(self.text("fallback")))
-        for other, _key in self.offers:
-            response.append(other.speaker.say(other.text("fallback")))
+        self._append(response, (self.said("fallback"), *(Said(o.lang, "fallback", o.text("fallback")) for o, _ in self.offers)))
         response.dial(self.content.contacts[self.content.person].phone, timeout=self.dial_timeout)
         return response.to_xml().encode()
 
@@ -210,16 +378,39 @@ class VoiceScript:
             return self.understander.target_from_speech(speech[:500], offered)
         return None
 
+    # --- every document, for start-up and the budget ---------------------------------------------
+    def plans(self):
+        """(label, plan) for every document that does not depend on the caller."""
+        yield "welcome", self.plan_menu("main", before=("welcome",), opening=bool(self.offers))
+        yield "error", self.plan_menu("main", before=("error",))
+        for name in self.content.menus:
+            for tries in range(self.silence_tries + 1):
+                yield f"menus.{name}", self.plan_menu(name, tries=tries)
+            yield f"menus.{name}", self.plan_menu(name, before=("not_a_choice",))
+        for name in self.content.answers:
+            yield f"answers.{name}", self.plan_menu("after_answer", lead=(f"answers.{name}",))
+        for contact in self.content.contacts.values():
+            if contact.hours:
+                yield f"transfer.closed.{contact.name}", self.plan_menu("closed", lead=(f"transfer.closed.{contact.name}",))
+            yield f"transfer.connecting.{contact.name}", self.plan_transfer(contact.name)
+        for outcome in TextOutcome:
+            yield f"text.{outcome}", self.plan_menu("main", lead=self.text_outcome_lead(outcome))
+        for status in (s for s in DialOutcome if s is not DialOutcome.COMPLETED):
+            yield f"transfer.{status}", self.plan_menu("after_failed_transfer", lead=self.transfer_failed_lead(status))
+        yield "goodbye", Plan((("plain", (self.said("goodbye"),)),), "hangup")
+        yield "fallback", Plan((("plain", (self.said("fallback"),)),), "dial")
+
     def warm(self) -> None:
         """Render every response that does not depend on the caller, so errors show at start-up."""
         problems: list[tuple[str, str, str]] = []
+        voice_file = relative_name(self.content.root, self.content.root / self.lang / "voice.yaml")
 
         def render(key: str, xml: XML) -> None:
             for say in ET.fromstring(xml).iter("Say"):
                 length = len(" ".join(" ".join(say.itertext()).split()))
                 if length > SAY_LIMIT:
                     reason = f"says {length} characters at once; Twilio takes at most {SAY_LIMIT:,} in one <Say>: shorten it"
-                    problems.append((relative_name(self.content.root, self.content.root / self.lang / "voice.yaml"), key, reason))
+                    problems.append((voice_file, key, reason))
 
         render("welcome", self.welcome())
         render("error", self.error())
@@ -236,9 +427,50 @@ class VoiceScript:
         for contact in self.content.contacts.values():
             if contact.hours:
                 render(f"transfer.closed.{contact.name}", self.closed(contact.name))
-        for outcome in TEXT_OUTCOMES:
+        for outcome in TextOutcome:
             render(f"text.{outcome}", self.text_outcome(outcome))
         for status in DialOutcome:
             render("transfer", self.transfer_done(status))
+        problems += self._recording_problems()
         if problems:
             raise ContentError(list(dict.fromkeys(problems)))  # each once, however many renderings repeat it
+
+    def _recording_problems(self) -> list[tuple[str, str, str]]:
+        """A recording must say exactly what its key says, wherever the key is said, and only fixed words."""
+        if not self.recordings and not any(other.recordings for other, _ in self.offers):
+            return []
+        problems = []
+        # This language's keys are said by this script, and its offer by the others' main menus.
+        said_keys = {
+            item.key
+            for script in (self, *(other for other, _ in self.offers))
+            for _label, plan in script.plans()
+            for _kind, said in plan.blocks
+            for item in said
+            if item.lang == self.lang
+        }
+        refused: set = set()
+        for label, plan in self.plans():
+            for _kind, said in plan.blocks:
+                for item in said:
+                    recording = self._voice(item.lang).recordings.get(item.key)
+                    if recording is None or recording.path in refused:
+                        continue  # one reason a recording, the first found
+                    where = relative_name(self.content.root, recording.path)
+                    if VARYING.search(item.text):
+                        placeholder = VARYING.search(item.text).group(0)
+                        reason = f"cannot be recorded: its text says {placeholder}, which each deployment sets (delete the recording)"
+                        problems.append((where, item.key, reason))
+                    elif recording.text != self.heard(item):
+                        reason = (
+                            f"its {recording.path.with_suffix('.txt').name} no longer matches what {item.key} says now "
+                            f"in {label} ({self.heard(item)[:60]!r}): record it again, or delete it (the line then speaks the text)"
+                        )
+                        problems.append((where, item.key, reason))
+                    if problems and problems[-1][0] == where:
+                        refused.add(recording.path)
+        for key, recording in self.recordings.items():
+            if key not in said_keys:
+                where = relative_name(self.content.root, recording.path)
+                problems.append((where, key, "is not a key the line says: name it <key>.mp3, as in voice.yaml (answers.why.mp3)"))
+        return problems

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from twilio.twiml.voice_response import Say
 
 from ivr.content.prompts import PLACEHOLDER, Contact, contact_part, local_info
@@ -60,3 +62,8 @@ class Speaker:
             else:  # content.load() rejects unknown placeholders, so this is a programming error
                 raise KeyError(f"no value for placeholder {{{name}}}")
         yield text[position:]
+
+
+def spoken_text(element: ET.Element) -> str:
+    """What a listener hears from a <Say>: text and telephone numbers, pauses as spaces."""
+    return " ".join("".join(element.itertext()).split())

@@ -20,7 +20,7 @@ class Turn:
     tries: int = 0  # silences so far at this menu
     answer: str | None = None  # the answer just heard, for "repeat"
     contact: str | None = None  # the line that was closed, for "connect anyway"
-    welcome: bool = False  # still at the welcome: the other languages are on offer
+    welcome: bool = False  # still at the welcome: the other languages are offered first
     caller: str | None = None  # From, as Twilio sent it: the number to text, never logged
     called: str | None = None  # To: our number, the caller ID of a transfer
 

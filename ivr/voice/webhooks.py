@@ -81,10 +81,10 @@ def choose(lang: str, name: str):
         weblog.note(menu=name, input="none", outcome="silence")
         return twiml(script.menu(name, tries=turn.tries + 1, **turn.context))
     key = turn.digits or script.understander.key_from_speech(turn.speech)  # "nine" chooses a language as 9 does
-    chosen_language = script.language_for(key) if turn.welcome and key else None
-    if chosen_language:
-        weblog.note(menu=name, input=turn.input, choice=f"lang_{chosen_language}", outcome="language")
-        return twiml(line.script(chosen_language).welcome(offer=False))
+    other = script.language_for(key) or (script.language_named(turn.speech) if turn.speech and not turn.digits else None)
+    if other is not None:  # at every menu: 9, or the language's name ("español", "English")
+        weblog.note(menu=name, input=turn.input, choice=f"lang_{other.lang}", outcome="language")
+        return twiml(other.switched_to(name, turn.answer, turn.contact))
     target = script.resolve(name, turn.digits, turn.speech)
     weblog.note(menu=name, input=turn.input, choice=target)
     if target is None:
