@@ -8,9 +8,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import health, security, webhook_errors, weblog
-from ivr.config import Settings, load_settings
+from ivr.config import ConfigError, Settings, load_settings
 from ivr.content import prompts, recordings
-from ivr.line import ERROR_EXTENSION, Line
+from ivr.line import ERROR_EXTENSION, Line, NumberLine
+from ivr.lines import SHORTHAND, LineSpec, load_lines
 from ivr.privacy import NumberHasher, load_key
 from ivr.sms import replies
 from ivr.store.storage import Storage
@@ -22,9 +23,46 @@ log = logging.getLogger("ivr")
 
 
 def build_line(settings: Settings, storage: Storage | None = None, sender: TwilioSender | None = None, clock=None) -> Line:
-    """Load and check prompts/, render every answer, open storage. Raises ContentError or ConfigError."""
-    content = prompts.load(settings.prompts_dir, settings.default_region, local=settings.local_contact())
-    found = recordings.load(content)  # prompts/<lang>/audio/: a file refused for what it is stops start-up here
+    """Load and check prompts/ for each line, render every answer, open storage. Raises ContentError or ConfigError."""
+    if settings.lines_file:
+        specs = load_lines(settings.lines_file, settings.default_region)
+        sources = [f"{settings.lines_file}: lines.{spec.key}" for spec in specs]
+    else:
+        specs, sources = [LineSpec(SHORTHAND, contact=settings.local_contact())], ["settings"]
+    lines: dict[str, NumberLine] = {}
+    found = None
+    for spec, source in zip(specs, sources, strict=True):
+        content = load_content(settings, spec, source)
+        if found is None:  # prompts/<lang>/audio/ is the deployment's: read once; each line's script checks it
+            found = recordings.load(content)  # a file refused for what it is stops start-up here
+        lines[spec.key] = build_number_line(settings, spec, content, found, source)
+    hash_number = NumberHasher(load_key(settings.hash_key, settings.instance_path), settings.default_region)
+    storage = storage or Storage(settings.database_url)
+    return Line(
+        settings=settings,
+        lines=lines,
+        recordings=found or {},
+        storage=storage,
+        usage=UsageRecorder(storage, hash_number, default_language=settings.default_language),
+        sender=sender or TwilioSender(settings.account_sid, settings.auth_token, settings.api_url, settings.rest_timeout),
+        hash_number=hash_number,
+        **({"clock": clock} if clock else {}),
+    )
+
+
+def load_content(settings: Settings, spec: LineSpec, source: str = "settings") -> prompts.Content:
+    """prompts/ loaded and checked with one line's name and local contact in it."""
+    try:
+        return prompts.load(settings.prompts_dir, settings.default_region, local=spec.contact, line_name=spec.name, local_source=source)
+    except prompts.ContentError as exc:
+        if not settings.lines_file:
+            raise
+        # Name the line: a text that fits one clinic's contact may not fit another's.
+        raise prompts.ContentError([(f, k, f"{r} (with line {spec.key}'s name and contact)") for f, k, r in exc.problems]) from None
+
+
+def build_number_line(settings: Settings, spec: LineSpec, content: prompts.Content, found, source: str = "settings") -> NumberLine:
+    """One line's words: its voice scripts (every response rendered, recordings checked) and its texts."""
     scripts = build_scripts(
         content,
         settings.speech_rate,
@@ -34,19 +72,16 @@ def build_line(settings: Settings, storage: Storage | None = None, sender: Twili
         recordings=found,
         audio_base=settings.public_base_url,
     )
-    hash_number = NumberHasher(load_key(settings.hash_key, settings.instance_path), settings.default_region)
-    storage = storage or Storage(settings.database_url)
-    return Line(
-        settings=settings,
+    if spec.language is not None and spec.language not in scripts:
+        raise ConfigError(f"{source}: language: {spec.language!r} is not a language in prompts/ ({sorted(scripts)})")
+    return NumberLine(
+        key=spec.key,
+        name=spec.name,
+        language=spec.language or settings.default_language,
+        numbers=spec.numbers,
         content=content,
         scripts=scripts,
-        recordings=found,
         sms=replies.SmsReplies(content, settings.default_language),
-        storage=storage,
-        usage=UsageRecorder(storage, hash_number, default_language=settings.default_language),
-        sender=sender or TwilioSender(settings.account_sid, settings.auth_token, settings.api_url, settings.rest_timeout),
-        hash_number=hash_number,
-        **({"clock": clock} if clock else {}),
     )
 
 

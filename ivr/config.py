@@ -10,6 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TWILIO_DEFAULT_API_URL = "https://api.twilio.com"
 
 
+# The shorthand for a deployment with one line; with IVR_LINES_FILE, each line's contact is in the file.
+SHORTHAND_SETTINGS = ("IVR_LOCAL_NAME", "IVR_LOCAL_PHONE", "IVR_LOCAL_HOURS", "IVR_LOCAL_WEB")
+
+
 class ConfigError(ValueError):
     """A setting is present but unusable."""
 
@@ -83,6 +87,7 @@ class Settings:
     sms_opt_out_replies: str = "twilio"  # who confirms STOP and START by text: twilio or app
     admin_user: str = ""  # GET /admin (HTTP basic auth) is on only when both are set
     admin_password: str = ""
+    lines_file: Path | None = None  # IVR_LINES_FILE: one line per number (lines.py); else IVR_LOCAL_* is the one line
 
     @property
     def rest_configured(self) -> bool:
@@ -166,6 +171,7 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         sms_opt_out_replies=_choice(env, "IVR_SMS_OPT_OUT_REPLIES", ("twilio", "app")),
         admin_user=env.get("IVR_ADMIN_USER", "").strip(),
         admin_password=env.get("IVR_ADMIN_PASSWORD", ""),
+        lines_file=Path(env["IVR_LINES_FILE"].strip()) if env.get("IVR_LINES_FILE", "").strip() else None,
     )
     if settings.rest_timeout > 8:
         raise ConfigError("IVR_REST_TIMEOUT must stay well inside Twilio's 15 s webhook limit (at most 8)")
@@ -173,6 +179,10 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         raise ConfigError("IVR_ANSWER_WITHIN must leave room inside Twilio's 15 s webhook limit for the network (at most 13)")
     if bool(settings.admin_user) != bool(settings.admin_password):
         raise ConfigError("IVR_ADMIN_USER and IVR_ADMIN_PASSWORD: set both to turn on GET /admin, or neither")
+    if settings.lines_file:
+        shorthand = sorted(n for n in (*SHORTHAND_SETTINGS, "IVR_NUMBER_LANGUAGES") if env.get(n, "").strip())
+        if shorthand:
+            raise ConfigError(f"IVR_LINES_FILE and {', '.join(shorthand)}: use one or the other (put each line's contact in the file)")
     if overrides:
         settings = replace(settings, **overrides)
     return settings

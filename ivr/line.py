@@ -4,10 +4,17 @@ A ``Line`` holds what every request needs, built once by the factory (``ivr.app.
 settings, the checked content, the rendered voice scripts and text replies, storage, usage, the
 Twilio client and the clock. It lives under one key of ``app.extensions``; nothing else reads that
 key. This module is a base module: it names the packages' types only for type checking.
+
+One deployment may answer several numbers, each a line of its own (lines.py): a ``NumberLine`` holds
+what that number says (its content, with its own local contact and name, its voice scripts and its
+texts); ``Line.for_number`` finds it from a webhook's ``To``. Storage, usage and the Twilio client
+are the deployment's, shared by all of them.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, has_request_context, request, url_for
 
+from ivr.channels import split_address
 from ivr.config import ConfigError, Settings
 from ivr.privacy import NumberHasher, normalise
 
@@ -30,6 +38,8 @@ if TYPE_CHECKING:  # the packages' types, for readers and checkers; base modules
 
 EXTENSION = "ivr"
 ERROR_EXTENSION = "ivr_error"  # set by create_commands_app: why the line could not start
+MAX_UNLISTED_LOGGED = 1000  # numbers remembered as "already logged": bounded, whatever Twilio posts in To
+log = logging.getLogger(__name__)
 
 
 class LineNotRunning(RuntimeError):
@@ -41,11 +51,28 @@ def utc_now() -> datetime:
 
 
 @dataclass
-class Line:
-    settings: Settings
+class NumberLine:
+    """What one line says (lines.py): its content, with its own local contact and name, scripts and texts."""
+
+    key: str  # the line's id: in usage events, stats --line and /admin
+    name: str  # "" for the one line of IVR_LOCAL_*: texts then go out under sms.yaml's line_name
+    language: str  # the language its calls and texts start in
+    numbers: tuple[str, ...]
     content: Content
     scripts: dict[str, VoiceScript]
     sms: SmsReplies
+
+    def script(self, lang: str | None) -> VoiceScript:
+        return self.scripts.get(lang or "", self.scripts[self.language])
+
+    def sms_text(self, lang: str, key: str) -> str:
+        return self.sms.text(lang, key)
+
+
+@dataclass
+class Line:
+    settings: Settings
+    lines: dict[str, NumberLine]  # by line id, the default line (for numbers no line lists) first
     storage: Storage
     usage: UsageRecorder
     sender: TwilioSender
@@ -53,13 +80,60 @@ class Line:
     recordings: dict[str, dict[str, Recording]] = field(default_factory=dict)  # by language, then key: what /audio serves
     clock: Callable[[], datetime] = utc_now  # "now", for opening hours; tests pass a fixed one
     languages_by_number: dict[str, str] = field(init=False)
+    line_by_number: dict[str, NumberLine] = field(init=False)
 
     def __post_init__(self) -> None:
         if self.settings.default_language not in self.scripts:
             raise ConfigError(f"IVR_DEFAULT_LANGUAGE={self.settings.default_language!r}: prompts/ has {sorted(self.scripts)}")
-        self.languages_by_number = self._languages_by_number(self.settings)
+        self.line_by_number = {number: number_line for number_line in self.lines.values() for number in number_line.numbers}
+        self.languages_by_number = {number: number_line.language for number, number_line in self.line_by_number.items()}
+        # IVR_NUMBER_LANGUAGES (the one-line shorthand; and the practice line's "call --lang es").
+        self.languages_by_number.update(self._languages_by_number(self.settings))
+        for number in self.languages_by_number:
+            self.line_by_number.setdefault(number, self.default_line)
+        self._unlisted_logged: set[str] = set()
+        self._unlisted_lock = threading.Lock()
+
+    @property
+    def default_line(self) -> NumberLine:
+        return next(iter(self.lines.values()))
+
+    # The default line's parts: for the tools, and for what no number chooses.
+    @property
+    def content(self) -> Content:
+        return self.default_line.content
+
+    @property
+    def scripts(self) -> dict[str, VoiceScript]:
+        return self.default_line.scripts
+
+    @property
+    def sms(self) -> SmsReplies:
+        return self.default_line.sms
+
+    def for_number(self, called: str | None) -> NumberLine:
+        """The line that ``called`` (the To of a webhook: one of our numbers) belongs to.
+
+        A number no line lists gets the default line, and the log says so once per number (it is ours,
+        or Twilio's: never a caller's, so it is logged as it is, to be added to IVR_LINES_FILE).
+        """
+        number = _our_number(split_address(called)[1], self.settings.default_region)
+        found = self.line_by_number.get(number or "")
+        if found is not None:
+            return found
+        if len(self.lines) > 1 or self.line_by_number:
+            self._log_unlisted(number or "unusable")
+        return self.default_line
+
+    def _log_unlisted(self, number: str) -> None:
+        with self._unlisted_lock:
+            if number in self._unlisted_logged or len(self._unlisted_logged) >= MAX_UNLISTED_LOGGED:
+                return
+            self._unlisted_logged.add(number)
+        log.warning("line outcome=unlisted_number to=%s line=%s (add it to IVR_LINES_FILE)", number, self.default_line.key)
 
     def _languages_by_number(self, settings: Settings) -> dict[str, str]:
+        """IVR_NUMBER_LANGUAGES, checked against the languages of prompts/."""
         numbers = {}
         for number, lang in settings.number_languages:
             e164 = normalise(number, settings.default_region)
@@ -75,14 +149,15 @@ class Line:
         return self.settings.default_language
 
     def language_of_number(self, called: str | None) -> str:
-        """The language a call to ``called`` (one of our numbers) starts in."""
-        return self.languages_by_number.get(_our_number(called, self.settings.default_region) or "", self.default_language)
+        """The language a call to ``called`` (one of our numbers, or whatsapp:+1...) starts in."""
+        number = _our_number(split_address(called)[1], self.settings.default_region)
+        return self.languages_by_number.get(number or "", self.default_language)
 
     def script(self, lang: str | None) -> VoiceScript:
         return self.scripts.get(lang or "", self.scripts[self.default_language])
 
     def sms_text(self, lang: str, key: str) -> str:
-        return self.sms.text(lang, key)
+        return self.default_line.sms_text(lang, key)
 
     def status_callback_url(self) -> str | None:
         """Absolute URL of the delivery-status webhook, when it exists and is switched on."""

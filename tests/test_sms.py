@@ -413,18 +413,18 @@ def test_the_texter_simulator_plays_a_conversation(client, line):
 
 
 # --- the words -------------------------------------------------------------------------------------------------
-def sms_texts(language: content.Language, contacts) -> dict[str, str]:
+def sms_texts(language: content.Language, loaded: content.Content) -> dict[str, str]:
     """Every text the line can send in one language, as sent (placeholders filled)."""
     words = language.sms
     keys = [*content.SMS_TEXTS, *(f"answers.{t}" for t in words["topics"])]
-    return {key: content.render_sms(content._get(words, key), contacts, words) for key in keys}
+    return {key: loaded.render_sms(content._get(words, key), words) for key in keys}
 
 
 def test_every_sms_text_is_gsm7_within_its_budget_and_at_most_4_segments():
     loaded = content.load(ROOT / "prompts")
     rows = []
     for code, language in loaded.languages.items():
-        for key, sent in sms_texts(language, loaded.contacts).items():
+        for key, sent in sms_texts(language, loaded).items():
             count = gsm.segments(sent)
             budget = language.budgets.get(key, content.DEFAULT_BUDGET)
             rows.append((f"{code}/sms.yaml", key, len(sent), count, budget))
@@ -443,10 +443,13 @@ def test_the_segment_counter_agrees_with_twilios_rules():
 
 def test_every_reply_the_line_can_send_is_plain_gsm7(line):
     assert line.sms.texts, "replies are rendered at start-up"
-    for (code, key), sent in line.sms.texts.items():
-        assert gsm.is_gsm7(sent) and gsm.segments(sent) <= content.MAX_SEGMENTS, (code, key)
+    for (channel, code, key), sent in line.sms.texts.items():
         assert "{" not in sent, f"{code} {key}: a placeholder was left in"
-        assert line.sms.reply(code, key).startswith(b'<?xml version="1.0" encoding="UTF-8"?><Response><Message>')
+        assert line.sms.reply(code, key, channel).startswith(b'<?xml version="1.0" encoding="UTF-8"?><Response><Message>')
+        if channel == "sms":
+            assert gsm.is_gsm7(sent) and gsm.segments(sent) <= content.MAX_SEGMENTS, (code, key)
+        else:
+            assert len(sent) <= content.WHATSAPP_LIMIT, (code, key)
 
 
 def test_keywords_of_another_language_answer_in_that_language():

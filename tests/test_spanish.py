@@ -142,7 +142,7 @@ def test_a_spanish_texting_session(texter):
     [contacts] = texter.send("llamar")
     assert "Centro de Contacto del Instituto Nacional del Cancer" in contacts and "lun a vie 9am a 9pm" in contacts
     [help_text] = texter.send("AYUDA")
-    for required in ("Linea Cancer Recurrente", "1-800-422-6237", "1 msj/pedido", "tarifas de msj y datos", "STOP"):
+    for required in ("Linea de Informacion sobre Cancer Recurrente", "1-800-422-6237", "1 msj/pedido", "tarifas de msj y datos", "STOP"):
         assert required in help_text
     [english] = texter.send("RECUR")
     assert english.startswith("Facts on cancer")
@@ -235,7 +235,7 @@ def test_every_spanish_sms_text_is_gsm7_and_marked_for_review():
     es = loaded.languages["es"]
     assert "medical translator" in es.sms["status"] and "medical translator" in es.voice["status"]
     for key in ("numbers", "recur", "contacts", "help", "stop", "start", "no_more", "unknown"):
-        text = content.render_sms(es.sms[key], loaded.contacts, es.sms)
+        text = loaded.render_sms(es.sms[key], es.sms)
         assert gsm.is_gsm7(text), key
         assert gsm.segments(text) <= es.budgets.get(key, 2) <= 4
 

@@ -40,7 +40,7 @@ def test_the_shipped_prompts_pass_and_every_text_is_measured(env):
     for key, text in content._texts(english.sms):
         if key.startswith(content.NOT_MESSAGES):
             continue
-        body = content.render_sms(text, loaded.contacts, english.sms)
+        body = loaded.render_sms(text, english.sms)
         segments = gsm.segments(body)
         row = re.search(rf"^  {re.escape(key)} +(\d+) characters  (\d+) segments? \(budget (\d+)\)$", out, re.M)
         assert row, f"no line for the text {key}"

@@ -140,7 +140,7 @@ def test_a_full_queue_drops_and_counts_but_never_blocks(tmp_path):
     upgrade(url)
     storage = Storage(url)
     recorder = UsageRecorder(storage, NumberHasher(b"k"), maxsize=3, batch=1)
-    raw = (utcnow(), "voice", "voice.welcome", {}, {"lang": "en"}, CALLER, "CA1", {})
+    raw = (utcnow(), "voice", "voice.welcome", {}, {"lang": "en"}, CALLER, "CA1", {}, "main")
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -208,7 +208,14 @@ def test_the_stats_command_reports_real_numbers(app_on, twilio):
     assert data["texts_in"]["total"] == 5 and data["texts_in"]["unique_texters"] == 2
     assert data["texts_in"]["keywords"] == {"why": 2, "help": 1, "recur": 1, "stop": 1}
     assert data["texts_in"]["replies"] == {"reply": 3, "help": 1, "opted_out": 1}
-    assert data["opt_outs"] == {"stop_texts": 1, "new": 1, "in_force_now": 1}
+    assert data["opt_outs"] == {
+        "stop_texts": 1,
+        "stop_texts_by_channel": {"sms": 1},
+        "new": 1,
+        "in_force_now": 1,
+        "in_force_now_by_channel": {"sms": 1},
+    }
+    assert data["lines"] == {"main": {"calls": 4, "texts_in": 5}} and data["texts_in"]["channels"] == {"sms": 5}
     assert data["per_day"] == [{"day": today, "calls": 4, "texts_in": 5, "texts_asked": 2}]
 
     table = runner.invoke(args=["stats", "--from", today, "--to", today])

@@ -80,3 +80,22 @@ def to_gsm7(text: str) -> str:
         base = unicodedata.normalize("NFKD", ch)
         out.append("".join(c for c in base if c in BASIC or c in EXTENSION))
     return "".join(out)
+
+
+def fold_accents(text: str) -> str:
+    """Drop the accents GSM-7 lacks (á í ó ú -> a i o u; é ñ ü stay): how a text goes out by SMS.
+
+    Only accented letters are folded. A curly quote, a dash or an emoji is left as it is, so that the
+    start-up check still names it: those are typing slips in prompts/, not words to keep elsewhere.
+    """
+    if is_gsm7(text):
+        return text
+    out = []
+    for ch in text:
+        if ch in BASIC or ch in EXTENSION:
+            out.append(ch)
+            continue
+        base = unicodedata.normalize("NFD", ch)
+        stripped = "".join(c for c in base if not unicodedata.combining(c))
+        out.append(stripped if stripped != ch and stripped and all(c in BASIC for c in stripped) else ch)
+    return "".join(out)

@@ -79,7 +79,12 @@ TWILIO_KEYWORDS = {
     "help": ("HELP", "INFO"),
 }
 SMS_LISTS = ("topics", "topic_count")  # placeholders of sms.yaml made from its "topics" and "titles"
-NOT_MESSAGES = ("hours.", "keywords.", "topics[", "titles.", "status")  # words for building or matching texts, checked on their own
+NOT_MESSAGES = ("hours.", "keywords.", "topics[", "titles.", "status", "line_name")
+# {line.name} and {line.phone} in texts: who sends them (a clinic's line, else the program's name,
+# sms.yaml "line_name") and the line's own contact number (its local contact's, else the contact key 0
+# reaches). HELP names the sender: carriers review it, and expect the sender's name and number.
+SENDER = "line"
+SENDER_PARTS = ("name", "phone")  # words for building or matching texts, checked on their own
 
 
 class ContentError(Exception):
@@ -130,6 +135,10 @@ class Language:
     voice: dict
     sms: dict
     budgets: dict
+    whatsapp: dict = field(default_factory=dict)  # whatsapp.yaml: WhatsApp's own words for some sms.yaml texts
+
+
+WHATSAPP_LIMIT = 1600  # characters in one Twilio message (error 21617); WhatsApp is not billed in segments
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,17 @@ class Content:
     languages: dict[str, Language]
     answers: tuple[str, ...] = field(default=())
     language_keys: dict[str, str] = field(default_factory=dict)
+    sender: Contact | None = None  # {line.name} and {line.phone}: see SENDER
+
+    @property
+    def text_contacts(self) -> dict[str, Contact]:
+        """The contacts a text's placeholders may name: every contact, and the sender (``line``)."""
+        return {**self.contacts, SENDER: self.sender} if self.sender else self.contacts
+
+    def render_sms(self, text: str, texts: dict, channel: str = "sms") -> str:
+        """A text filled in for ``channel``: by SMS in GSM-7 (sms_form), on WhatsApp exactly as written."""
+        filled = render_sms(text, self.text_contacts, texts)
+        return filled if channel == "whatsapp" else sms_form(filled)
 
     def kind(self, target: str) -> Kind:
         """What ``target`` (a menu choice) is; KeyError for a name menu.yaml does not define."""
@@ -345,9 +365,13 @@ def _check_placeholders(check, path, key, text, contacts, allow_key):
             continue
         if name == "local_info" and not key.startswith("local_info"):
             continue
-        if name in SMS_LISTS and path.name == "sms.yaml":
+        if name in SMS_LISTS and path.name in ("sms.yaml", "whatsapp.yaml"):
             continue
         contact, _, part = name.partition(".")
+        if contact == SENDER and SENDER in contacts:
+            if part not in SENDER_PARTS:
+                check.add(path, key, f"unknown placeholder {{{name}}} (the sender has {{line.name}} and {{line.phone}})")
+            continue
         if (contact in contacts or contact in OPTIONAL_CONTACTS) and part in CONTACT_PARTS:
             found = contacts.get(contact)
             if found is not None and part == "hours" and found.hours is None and key != f"transfer.closed.{contact}":
@@ -360,7 +384,7 @@ def _check_placeholders(check, path, key, text, contacts, allow_key):
         check.add(path, key, "has an unmatched { or }")
 
 
-def _language(check, root, code, menus, always, contacts, reference: Language | None) -> Language:
+def _language(check, root, code, menus, always, contacts, reference: Language | None, sender: Contact | None = None) -> Language:
     vpath, spath = root / code / "voice.yaml", root / code / "sms.yaml"
     voice, sms = check.load(vpath), check.load(spath)
     answers = voice.get("answers") if isinstance(voice.get("answers"), dict) else {}
@@ -418,11 +442,14 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
             check.add(spath, key, "is missing or empty")
     if sms:
         _check_hours_words(check, spath, sms.get("hours"))
+        if not isinstance(sms.get("line_name"), str) or not sms["line_name"].strip():
+            check.add(spath, "line_name", "is missing or empty: the name texts go out under when a line has none")
+    text_contacts = {**contacts, SENDER: sender} if sender else contacts
     for key, text in _texts(sms):
         if key.startswith(NOT_MESSAGES):
             continue
-        _check_placeholders(check, spath, key, text, contacts, allow_key=False)
-        rendered = render_sms(text, contacts, sms)
+        _check_placeholders(check, spath, key, text, text_contacts, allow_key=False)
+        rendered = sms_form(render_sms(text, text_contacts, sms))
         bad = gsm.bad_characters(rendered)
         if bad:
             shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in bad)
@@ -436,7 +463,13 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
             check.add(spath, key, f"is {count} segments ({len(rendered)} characters); its budget is {budget}")
         if not text.strip():
             check.add(spath, key, "is empty")
+    whatsapp = _whatsapp(check, root / code / "whatsapp.yaml", sms, text_contacts)
     if reference is not None:
+        wpath = root / code / "whatsapp.yaml"
+        for key in sorted(set(reference.whatsapp) - set(whatsapp)):
+            check.add(wpath, key, f"is missing; {reference.code}/whatsapp.yaml has it")
+        for key in sorted(set(whatsapp) - set(reference.whatsapp)):
+            check.add(wpath, key, f"is not in {reference.code}/whatsapp.yaml")
         for label, mine, theirs, path in (("voice", voice, reference.voice, vpath), ("sms", sms, reference.sms, spath)):
             if not mine:
                 continue
@@ -445,7 +478,36 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
                 check.add(path, key, f"is missing; {reference.code}/{label}.yaml has it")
             for key in sorted(mine_keys - their_keys):
                 check.add(path, key, f"is not in {reference.code}/{label}.yaml")
-    return Language(code=code, voice=voice, sms=sms, budgets=budgets)
+    return Language(code=code, voice=voice, sms=sms, budgets=budgets, whatsapp=whatsapp)
+
+
+def message_keys(sms: dict) -> list[str]:
+    """Every text the text line sends, as keys of sms.yaml: the SMS_TEXTS, then each topic's answer."""
+    topics = sms.get("topics") if isinstance(sms.get("topics"), list) else []
+    return [*SMS_TEXTS, *(f"answers.{t}" for t in topics if isinstance(t, str))]
+
+
+def _whatsapp(check: _Checker, path: Path, sms: dict, contacts: dict[str, Contact]) -> dict[str, str]:
+    """whatsapp.yaml (optional): WhatsApp's own words for some texts, where they help (HELP and STOP
+    speak of WhatsApp, not texts). Every other text goes out on WhatsApp as sms.yaml writes it."""
+    if not path.is_file():
+        return {}
+    raw = check.load(path)
+    known = set(message_keys(sms))
+    found = {}
+    for key, text in _texts(raw):
+        if key not in known:
+            check.add(path, key, "is not a text of sms.yaml (a WhatsApp variant replaces one of them)")
+            continue
+        if not text.strip():
+            check.add(path, key, "is empty")
+            continue
+        _check_placeholders(check, path, key, text, contacts, allow_key=False)
+        rendered = render_sms(text, contacts, sms)
+        if len(rendered) > WHATSAPP_LIMIT:
+            check.add(path, key, f"is {len(rendered)} characters; one WhatsApp message takes at most {WHATSAPP_LIMIT}")
+        found[key] = text
+    return found
 
 
 def _check_hours_words(check: _Checker, path: Path, words) -> None:
@@ -487,10 +549,21 @@ def render_sms(text: str, contacts: dict[str, Contact], texts: dict | None = Non
         c = contacts.get(contact)
         if c is None:
             return match.group(0)
+        if contact == SENDER and part == "name":
+            return c.label or str(texts.get("line_name") or "")
         return c.display if part == "phone" else contact_part(c, part, texts.get("hours"))
 
     filled = PLACEHOLDER.sub(sub, text)
     return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in filled.strip().splitlines())
+
+
+def sms_form(text: str) -> str:
+    """A text as it goes out by SMS: the accents GSM-7 lacks dropped (a clinic's "Clínica" is "Clinica").
+
+    prompts/ may write words with every accent (WhatsApp and voice keep them); SMS is billed in GSM-7
+    segments, and one á would turn a whole text into 70-character UCS-2 parts.
+    """
+    return gsm.fold_accents(text)
 
 
 def sms_list(name: str, texts: dict) -> str:
@@ -571,10 +644,12 @@ def _sms_across_languages(check: _Checker, root: Path, languages: dict[str, Lang
                     check.add(path, f"keywords.{intent}", f"{item!r} means {first[1]!r} in {first[0]}/sms.yaml")
 
 
-def load(root: Path, region: str = "US", local: dict | None = None) -> Content:
+def load(root: Path, region: str = "US", local: dict | None = None, line_name: str = "", local_source: str = "settings") -> Content:
     """Read and check prompts/ at ``root``; raise ContentError listing every problem.
 
-    ``local`` is the deployment's own contact (name, phone, optional hours and web) or None.
+    ``local`` is the line's own contact (name, phone, optional hours and web) or None, and
+    ``line_name`` the line's name ("": sms.yaml's line_name); ``local_source`` names where they come
+    from in problems (the settings, or a line of IVR_LINES_FILE). Texts are checked with them in.
     """
     root = Path(root)
     check = _Checker(root)
@@ -587,7 +662,7 @@ def load(root: Path, region: str = "US", local: dict | None = None) -> Content:
     for name in sorted(set(contacts) & set(OPTIONAL_CONTACTS)):
         check.add(contacts_path, name, "is configured by the deployment (IVR_LOCAL_*), not here")
     if local:
-        contacts.update(_contacts(check, Path("settings"), {"local": local}, region))
+        contacts.update(_contacts(check, Path(local_source), {"local": local}, region))
     answers = set(map(str, (reference_voice.get("answers") or {}))) if reference_voice else set()
     menus, always = _menus(check, menu_path, raw_menu, answers, set(contacts) | set(OPTIONAL_CONTACTS))
     # Leave out the choices that lead to an optional contact this deployment has not configured.
@@ -602,9 +677,10 @@ def load(root: Path, region: str = "US", local: dict | None = None) -> Content:
     else:
         codes.remove(DEFAULT_LANGUAGE)
         codes.insert(0, DEFAULT_LANGUAGE)
+    sender = _sender(contacts, always, line_name)
     for code in codes:
         reference = languages.get(DEFAULT_LANGUAGE)
-        languages[code] = _language(check, root, code, menus, always, contacts, reference)
+        languages[code] = _language(check, root, code, menus, always, contacts, reference, sender)
         if languages[code].sms:
             _sms_keywords(check, root / code / "sms.yaml", languages[code].sms, code == DEFAULT_LANGUAGE)
         if len(codes) > 1 and code not in language_keys:
@@ -620,7 +696,17 @@ def load(root: Path, region: str = "US", local: dict | None = None) -> Content:
         languages=languages,
         answers=tuple(reference_voice["answers"]),
         language_keys={code: key for code, key in language_keys.items() if code in languages},
+        sender=sender,
     )
+
+
+def _sender(contacts: dict[str, Contact], always: dict[str, str], line_name: str) -> Contact | None:
+    """The sender of the texts (SENDER): the line's name, and its local contact's number, else key 0's."""
+    target = always.get("0")
+    own = contacts.get("local") or contacts.get(target or "") or next(iter(contacts.values()), None)
+    if own is None:
+        return None
+    return Contact(name=SENDER, phone=own.phone, display=own.display, spoken=own.spoken, web=own.web, label=line_name)
 
 
 def _language_keys(check: _Checker, path: Path, raw: dict, menus: dict, always: dict) -> dict[str, str]:

@@ -1,18 +1,22 @@
 """The text line's replies, rendered once at start-up as MessagingResponse XML, and its keyword matcher.
 
-A reply never depends on who texted, so each (language, reply) is a few hundred bytes in memory.
-Which reply a text gets is decided in ivr/sms/webhooks.py; the words are all in prompts/<lang>/sms.yaml.
+A reply never depends on who texted, so each (channel, language, reply) is a few hundred bytes in
+memory. By SMS a reply is GSM-7 (accents GSM-7 lacks dropped, see content.sms_form); on WhatsApp it
+is the text exactly as written, or its WhatsApp variant (prompts/<lang>/whatsapp.yaml) where there is
+one. Which reply a text gets is decided in webhooks.py; the words are all in prompts/<lang>/.
 """
 
 from __future__ import annotations
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ivr.content.prompts import SMS_TEXTS, Content, render_sms
+from ivr.channels import Channel
+from ivr.content.prompts import SMS_TEXTS, Content, message_keys
 from ivr.sms import keywords
 
 XML = bytes
 EMPTY: XML = MessagingResponse().to_xml().encode()  # <Response />: Twilio sends nothing
+MESSAGING = (Channel.SMS, Channel.WHATSAPP)
 
 
 class SmsReplies:
@@ -23,16 +27,19 @@ class SmsReplies:
         sms = {code: content.languages[code].sms for code in ordered}
         self.topics: list[str] = list(sms[self.default_language].get("topics") or [])
         self.matcher = keywords.Matcher({code: words.get("keywords") or {} for code, words in sms.items()}, self.topics)
-        self.texts: dict[tuple[str, str], str] = {}
-        self.xml: dict[tuple[str, str], XML] = {}
+        self.texts: dict[tuple[str, str, str], str] = {}
+        self.xml: dict[tuple[str, str, str], XML] = {}
         for code, words in sms.items():
-            for key in (*SMS_TEXTS, *(f"answers.{t}" for t in words.get("topics") or [])):
+            variants = content.languages[code].whatsapp
+            for key in message_keys(words):
                 raw = words["answers"][key.partition(".")[2]] if key.startswith("answers.") else words[key]
-                text = render_sms(raw, content.contacts, words)
-                response = MessagingResponse()
-                response.message(text)
-                self.texts[(code, key)] = text
-                self.xml[(code, key)] = response.to_xml().encode()
+                for channel in MESSAGING:
+                    written = variants.get(key, raw) if channel == Channel.WHATSAPP else raw
+                    text = content.render_sms(written, words, channel)
+                    response = MessagingResponse()
+                    response.message(text)
+                    self.texts[(channel, code, key)] = text
+                    self.xml[(channel, code, key)] = response.to_xml().encode()
 
     @staticmethod
     def key_for(intent: str) -> str:
@@ -44,8 +51,8 @@ class SmsReplies:
     def _lang(self, lang: str | None) -> str:
         return lang if lang in self.content.languages else self.default_language
 
-    def text(self, lang: str | None, key: str) -> str:
-        return self.texts[(self._lang(lang), key)]
+    def text(self, lang: str | None, key: str, channel: str = Channel.SMS) -> str:
+        return self.texts[(channel, self._lang(lang), key)]
 
-    def reply(self, lang: str | None, key: str) -> XML:
-        return self.xml[(self._lang(lang), key)]
+    def reply(self, lang: str | None, key: str, channel: str = Channel.SMS) -> XML:
+        return self.xml[(channel, self._lang(lang), key)]

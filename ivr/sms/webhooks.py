@@ -1,8 +1,13 @@
-"""POST /sms: the text line. A keyword in, one reply out (or none), never a 5xx.
+"""POST /sms: the text line, for SMS and WhatsApp. A keyword in, one reply out (or none), never a 5xx.
 
-Who opted out is the only thing kept (a keyed hash of the number, in storage.opt_outs, shared with
-the voice line's "text me"). Message bodies are never stored or logged; the log line and the usage
-counts get the matched keyword only.
+Who opted out is the only thing kept (a keyed hash of the number and the channel, in
+storage.opt_outs; the SMS ones are shared with the voice line's "text me"). Message bodies are never
+stored or logged; the log line and the usage counts get the matched keyword only.
+
+WhatsApp comes to the same webhook, with ``From``/``To`` as ``whatsapp:+1...``. It gets the same
+keywords and answers. Its opt-outs are the line's alone: Twilio's built-in STOP covers SMS only, so
+on WhatsApp the line always confirms STOP and START itself, and an opted-out WhatsApp user gets
+nothing, not even HELP, until START. Opt-outs are per channel: an SMS STOP does not silence WhatsApp.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import weblog
+from ivr.channels import Channel, split_address
 from ivr.content.prompts import TWILIO_KEYWORDS
 from ivr.line import current_line
 from ivr.sms import keywords
-from ivr.sms.replies import EMPTY
+from ivr.sms.replies import EMPTY, SmsReplies
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__, url_prefix="/sms")
@@ -35,33 +41,55 @@ def _media(form) -> int:
     return min(int(raw), 99) if raw.isdigit() and len(raw) < 4 else 0
 
 
+def _body(form) -> str | None:
+    """What the texter wrote: the Body, or the label of a WhatsApp quick-reply button pressed."""
+    body = form.get("Body")
+    return body if (body or "").strip() or not form.get("ButtonText") else form.get("ButtonText")
+
+
 @bp.post("")
 @bp.post("/")
 def inbound():
     the_line = current_line()
     form = request.form
-    match = the_line.sms.matcher.match(form.get("Body"))
-    sender = the_line.hash_number(form.get("From")) if (form.get("From") or "").strip() else None
-    opted_out, remembered = _texter(the_line, sender)
+    channel, number = split_address(form.get("From"))
+    replies = the_line.for_number(form.get("To")).sms  # the number's own line: its name and contact
+    body = _body(form)
+    match = replies.matcher.match(body)
+    sender = the_line.hash_number(number) if (number or "").strip() else None  # one hash per person, on any channel
+    opted_out, remembered = _texter(the_line, sender, channel)
     lang = language(the_line, match, sender, form.get("To"), remembered)
     media = _media(form)
-    twilio_word = keywords.exact_form(form.get("Body")) in TWILIO_OPT_WORDS
-    key, outcome = decide(the_line, match, sender, media, twilio_word, opted_out)
-    topic = match.intent if match.intent in the_line.sms.topics else None
-    weblog.note(keyword=match.intent, how=match.how, lang=lang, topic=topic, media=media or None, outcome=outcome)
-    return twiml(the_line.sms.reply(lang, key) if key else EMPTY)
+    twilio_word = channel == Channel.SMS and keywords.exact_form(body) in TWILIO_OPT_WORDS
+    key, outcome = decide(the_line, match, sender, media, twilio_word, opted_out, channel)
+    topic = match.intent if match.intent in replies.topics else None
+    located = bool(form.get("Latitude")) or None
+    weblog.note(
+        keyword=match.intent,
+        how=match.how,
+        lang=lang,
+        topic=topic,
+        media=media or None,
+        location=located,
+        channel=channel if channel != Channel.SMS else None,
+        outcome=outcome,
+    )
+    return twiml(replies.reply(lang, key, channel) if key else EMPTY)
 
 
-def _texter(the_line, sender: str | None) -> tuple[bool, str | None]:
-    """Whether the sender opted out and the language they last used, in one read; on a database
-    failure: not opted out as far as we know (Twilio's own block still stops a STOPped number)."""
+def _texter(the_line, sender: str | None, channel: Channel = Channel.SMS) -> tuple[bool, str | None]:
+    """Whether the sender opted out on ``channel`` and the language they last used, in one read.
+
+    On a database failure: by SMS, not opted out as far as we know (Twilio's own block still stops a
+    STOPped number); on WhatsApp, opted out: nothing else would stop a message to someone who said STOP.
+    """
     if sender is None:
         return False, None
     try:
-        return the_line.storage.texter(sender)
+        return the_line.storage.texter(sender, channel)
     except SQLAlchemyError as exc:  # answer from memory
-        log.error("sms texter read failed error=%s", type(exc).__name__)
-        return False, None
+        log.error("sms texter read failed channel=%s error=%s", channel, type(exc).__name__)
+        return channel == Channel.WHATSAPP, None
 
 
 def language(the_line, match: keywords.Match, sender: str | None, called: str | None, remembered: str | None = None) -> str:
@@ -83,47 +111,61 @@ def language(the_line, match: keywords.Match, sender: str | None, called: str | 
 
 
 def decide(
-    the_line, match: keywords.Match, sender: str | None, media: int = 0, twilio_word: bool = True, opted_out: bool = False
+    the_line,
+    match: keywords.Match,
+    sender: str | None,
+    media: int = 0,
+    twilio_word: bool = True,
+    opted_out: bool = False,
+    channel: Channel = Channel.SMS,
 ) -> tuple[str | None, str]:
     """The sms.yaml text to reply with (None: send nothing), and what happened, for the log.
 
-    ``twilio_word``: the text is one of the words Twilio's own opt-out acts on (and confirms).
-    ``opted_out``: the sender has opted out (read before, with their language).
+    ``twilio_word``: the text is one of the words Twilio's own opt-out acts on (and confirms); never
+    on WhatsApp, where Twilio does not act on them. ``opted_out``: the sender has opted out on
+    ``channel`` (read before, with their language).
     """
     mode = APP if not twilio_word else the_line.settings.sms_opt_out_replies
     if match.intent == keywords.OPT_OUT:
-        new = _store(the_line.storage.opt_out, sender)
+        new = _store(the_line.storage.opt_out, sender, channel)
         if new is None:
             return None, "opt_out_not_recorded"
         # At most one confirmation: only for a new opt-out, and only when Twilio does not send its own.
         return ("stop" if mode == APP and new else None), "opted_out" if new else "already_opted_out"
     if match.intent == keywords.OPT_IN:
-        removed = _store(the_line.storage.opt_in, sender)
+        removed = _store(the_line.storage.opt_in, sender, channel)
         if removed is None:
             return None, "opt_in_not_recorded"  # no confirmation of what we could not do
         return ("start" if mode == APP else None), "opted_in" if removed else "not_opted_out"
+    if opted_out and channel == Channel.WHATSAPP:
+        return None, "silent_opted_out"  # nothing at all until START: the line is the only one that honours it
     if match.intent == keywords.HELP:
         return "help", "help"  # HELP answers anyone, opted out or not (CTIA)
     if opted_out:
         return None, "silent_opted_out"
     if match.intent == keywords.EMPTY or (match.intent == keywords.UNKNOWN and media):
         return "help", "help"  # nothing to read (empty, emoji only, a picture): say what the line does
-    key = the_line.sms.key_for(match.intent)
+    key = SmsReplies.key_for(match.intent)
     return key, "reply" if match.intent != keywords.UNKNOWN else "unknown"
 
 
-def _store(action, sender: str | None) -> bool | None:
+def _store(action, sender: str | None, channel: Channel = Channel.SMS) -> bool | None:
     """Run an opt-out/opt-in write; None when there is no number or the database failed."""
     if sender is None:
         return None
     try:
-        return action(sender)
+        return action(sender, channel)
     except SQLAlchemyError as exc:
         log.error("sms opt-out write failed error=%s", type(exc).__name__)
         return None
 
 
 def error_response(exc: Exception) -> Response:
-    """Any failure in an SMS route: the help text (never a 5xx, never silence about how to stop)."""
+    """Any failure in an SMS route: the help text (never a 5xx, never silence about how to stop).
+
+    On WhatsApp, nothing: the sender may have opted out, and nothing but the line would stop the help.
+    """
     weblog.note(outcome="error", error=type(exc).__name__)
-    return twiml(current_line().sms.reply(None, "help"))
+    if split_address(request.form.get("From"))[0] == Channel.WHATSAPP:
+        return twiml(EMPTY)
+    return twiml(current_line().for_number(request.form.get("To")).sms.reply(None, "help"))

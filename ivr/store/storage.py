@@ -36,11 +36,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 metadata = MetaData()
+SMS = "sms"  # channels.Channel.SMS: the channel of an opt-out unless told otherwise (Twilio's, and "text me")
 
+# Opt-outs are per channel ("sms" or "whatsapp"): an SMS STOP does not silence WhatsApp, nor the reverse.
 opt_outs = Table(
     "opt_outs",
     metadata,
     Column("number_hash", String(64), primary_key=True),
+    Column("channel", String(10), primary_key=True, default=SMS, server_default=SMS),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -60,6 +63,7 @@ texts_sent = Table(
     Column("number_hash", String(64), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("channel", String(10), nullable=False),
+    Column("line", String(20)),  # the line's id (lines.py)
     Column("language", String(5), nullable=False),
     Column("outcome", String(20), nullable=False),
     Column("message_sid", String(64), index=True),
@@ -73,7 +77,8 @@ usage_events = Table(
     metadata,
     Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("channel", String(5), nullable=False),
+    Column("channel", String(10), nullable=False),  # voice, sms, whatsapp
+    Column("line", String(20)),  # the line's id (lines.py), for counts per line
     Column("event", String(20), nullable=False),
     Column("language", String(5)),
     Column("topic", String(40)),
@@ -112,7 +117,11 @@ MESSAGE_STATUS_RANK = {
 
 # The two reads on the path of every inbound text (and of "text me"), built once: constructing a
 # select() costs more than SQLite takes to answer it.
-_OPTED_OUT = select(opt_outs.c.number_hash).where(opt_outs.c.number_hash == bindparam("number_hash")).limit(1)
+_OPTED_OUT = (
+    select(opt_outs.c.number_hash)
+    .where(opt_outs.c.number_hash == bindparam("number_hash"), opt_outs.c.channel == bindparam("channel"))
+    .limit(1)
+)
 _TEXTER_LANGUAGE = select(texter_language.c.language).where(texter_language.c.number_hash == bindparam("number_hash"))
 # Both at once, for every inbound text: one round trip instead of two.
 _TEXTER = select(_OPTED_OUT.scalar_subquery(), _TEXTER_LANGUAGE.scalar_subquery())
@@ -178,25 +187,27 @@ class Storage:
             yield conn
 
     # --- opt-outs -----------------------------------------------------------------------------
-    def is_opted_out(self, number_hash: str) -> bool:
+    def is_opted_out(self, number_hash: str, channel: str = SMS) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(_OPTED_OUT, {"number_hash": number_hash}).first() is not None
+            return conn.execute(_OPTED_OUT, {"number_hash": number_hash, "channel": channel}).first() is not None
 
-    def opt_out(self, number_hash: str) -> bool:
-        """Record an opt-out; True if it is new."""
+    def opt_out(self, number_hash: str, channel: str = SMS) -> bool:
+        """Record an opt-out on ``channel``; True if it is new."""
         with self.engine.begin() as conn:
-            return conn.execute(self._insert_ignore(opt_outs, number_hash=number_hash, created_at=utcnow())).rowcount == 1
+            row = {"number_hash": number_hash, "channel": channel, "created_at": utcnow()}
+            return conn.execute(self._insert_ignore(opt_outs, **row)).rowcount == 1
 
-    def opt_in(self, number_hash: str) -> bool:
-        """Remove an opt-out; True if there was one."""
+    def opt_in(self, number_hash: str, channel: str = SMS) -> bool:
+        """Remove an opt-out on ``channel``; True if there was one."""
         with self.engine.begin() as conn:
-            return conn.execute(delete(opt_outs).where(opt_outs.c.number_hash == number_hash)).rowcount > 0
+            mine = opt_outs.c.number_hash == number_hash, opt_outs.c.channel == channel
+            return conn.execute(delete(opt_outs).where(*mine)).rowcount > 0
 
     # --- a texter's language ---------------------------------------------------------------------
-    def texter(self, number_hash: str) -> tuple[bool, str | None]:
-        """Whether this texter opted out, and the language they last used (None: the default)."""
+    def texter(self, number_hash: str, channel: str = SMS) -> tuple[bool, str | None]:
+        """Whether this texter opted out on ``channel``, and the language they last used (None: the default)."""
         with self.engine.connect() as conn:
-            opted_out, language = conn.execute(_TEXTER, {"number_hash": number_hash}).one()
+            opted_out, language = conn.execute(_TEXTER, {"number_hash": number_hash, "channel": channel}).one()
             return opted_out is not None, language
 
     def remember_language(self, number_hash: str, language: str | None) -> None:
@@ -255,18 +266,20 @@ class Storage:
         message_sid: str | None = None,
         status: str | None = None,
         error_code: str | None = None,
+        line: str | None = None,
     ) -> None:
         """After a send (or a send not made): the opt-out Twilio reported, the limit given back when
         nothing went out, and the text-sent row, in one transaction: one wait for a lock at most."""
         now = utcnow()
         with self.engine.begin() as conn:
             if opted_out:
-                conn.execute(self._insert_ignore(opt_outs, number_hash=number_hash, created_at=now))
+                conn.execute(self._insert_ignore(opt_outs, number_hash=number_hash, channel=SMS, created_at=now))
             if give_back:
                 for bucket in self._buckets(number_hash, now):
                     still_counted = text_quota.c.bucket == bucket, text_quota.c.count > 0
                     conn.execute(update(text_quota).where(*still_counted).values(count=text_quota.c.count - 1))
-            values = {"channel": channel, "language": language, "outcome": outcome, "message_sid": message_sid, "status": status}
+            values = {"channel": channel, "line": line, "language": language, "outcome": outcome}
+            values.update(message_sid=message_sid, status=status)
             conn.execute(insert(texts_sent).values(number_hash=number_hash, created_at=now, error_code=error_code, **values))
 
     def count_texts(self, number_hash: str | None = None) -> int:

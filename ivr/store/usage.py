@@ -1,6 +1,7 @@
 """Usage counts without identities: what happened on each call and text, written off the hot path.
 
-Each answered webhook (voice or inbound text) becomes one usage event: the channel, the event (a call
+Each answered webhook (voice or inbound text) becomes one usage event: the channel (voice, sms or
+whatsapp), the line (which of the deployment's numbers, lines.py), the event (a call
 began, an answer was heard, a transfer started or ended, a text was asked for, a keyword came in),
 the language, the topic, the outcome, the time, and at most a keyed hash of the number (only on the
 first event of a call and on inbound texts; the other events of a call carry a keyed hash of its
@@ -26,12 +27,13 @@ from datetime import UTC, datetime
 
 from flask import g, request
 
+from ivr.channels import Channel, split_address
 from ivr.line import current_line
 from ivr.privacy import normalise
 
 log = logging.getLogger(__name__)
 
-CHANNELS = {"voice": "voice", "sms": "sms"}  # blueprint -> channel; other blueprints are not usage
+CHANNELS = {"voice": Channel.VOICE, "sms": Channel.SMS}  # blueprint -> channel (sms: or whatsapp); others are not usage
 TOKEN = re.compile(r"[a-z0-9_\-]+")
 LIMITS = {"event": 20, "language": 5, "topic": 40, "outcome": 30, "keyword": 20, "input": 10}
 _recorders: weakref.WeakSet[UsageRecorder] = weakref.WeakSet()
@@ -42,16 +44,20 @@ def after_request(response):
     channel = CHANNELS.get(request.blueprint or "")
     if channel and response.status_code == 200:
         form = request.form
-        current_line().usage.record(
+        if channel == Channel.SMS:
+            channel = split_address(form.get("From"))[0]
+        the_line = current_line()
+        the_line.usage.record(
             (
                 datetime.now(UTC),
-                channel,
+                str(channel),
                 request.endpoint,
                 request.view_args,
                 g.get("log_fields") or {},
                 form.get("From"),
                 form.get("CallSid") or None,
                 request.args,
+                the_line.for_number(form.get("To")).key,
             )
         )
     return response
@@ -72,7 +78,7 @@ def describe(channel: str, endpoint: str | None, view_args: dict | None, notes: 
     outcome = notes.get("outcome")
     choice = notes.get("choice")
     event: dict = {"event": view or "unknown", "topic": choice, "outcome": outcome}
-    if channel == "sms":
+    if channel in (Channel.SMS, Channel.WHATSAPP):
         event.update(event="text_in", keyword=notes.get("keyword"), topic=notes.get("topic", choice))
     elif outcome == "error":
         event.update(event="error", topic=None, outcome=notes.get("error"))
@@ -166,13 +172,13 @@ class UsageRecorder:
 
     # --- the writer thread ----------------------------------------------------------------------------
     def row(self, raw: tuple) -> dict:
-        at, channel, endpoint, view_args, notes, caller, call_sid, args = raw
+        at, channel, endpoint, view_args, notes, caller, call_sid, args, line = raw
         row = describe(channel, endpoint, view_args, notes, args)
-        row.update(at=at, channel=channel, number_hash=None, call_ref=None)
+        row.update(at=at, channel=channel, line=line, number_hash=None, call_ref=None)
         if channel == "voice" and row["language"] is None and row["event"] != "call":
             row["language"] = self.default_language
         if row["event"] in ("call", "text_in"):
-            number = normalise(caller, self.hash_number.region)
+            number = normalise(split_address(caller)[1], self.hash_number.region)  # one hash per person, on any channel
             row["number_hash"] = self.hash_number.keyed(number) if number else None  # normalised once, not twice
         if call_sid:
             row["call_ref"] = self.hash_number.keyed(f"call:{call_sid}".strip())[:32]

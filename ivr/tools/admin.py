@@ -63,12 +63,24 @@ def dashboard():
     days = int(days) if days.isdigit() and 1 <= int(days) <= 400 else 30
     end = datetime.now(UTC).date()
     start = end - timedelta(days=days - 1)
+    lines = list(current_line().lines.items())
+    chosen = request.args.get("line", "")
+    chosen = chosen if chosen in current_line().lines else None  # one line of IVR_LINES_FILE, else every line
     try:
-        data = stats.report(current_line().storage, start, end)
+        data = stats.report(current_line().storage, start, end, line=chosen)
     except Exception as exc:
         log.error("admin outcome=no_data error=%s", type(exc).__name__)
         return Response("The usage numbers cannot be read right now (database unreachable?).\n", 503, HEADERS, mimetype="text/plain")
-    page = render_template("admin.html", data=data, days=days, periods=PERIODS, tiles=_tiles(data), charts=_charts(data, start, days))
+    page = render_template(
+        "admin.html",
+        data=data,
+        days=days,
+        periods=PERIODS,
+        lines=[(key, number_line.name or key) for key, number_line in lines] if len(lines) > 1 else [],
+        chosen=chosen,
+        tiles=_tiles(data),
+        charts=_charts(data, start, days),
+    )
     return Response(page, 200, HEADERS, mimetype="text/html")
 
 

@@ -71,17 +71,23 @@ def register(app: Flask) -> None:
         """Set up the Twilio side of the line."""
 
     @twilio_group.command("setup")
-    @click.option("--number", required=True, help="The Twilio number to point here, e.g. +16175550100.")
+    @click.option("--number", help="The Twilio number to point here, e.g. +16175550100.")
+    @click.option("--all-lines", is_flag=True, help="Every number of IVR_LINES_FILE (or IVR_NUMBER_LANGUAGES), in one run.")
     @click.option("--base-url", required=True, help="This deployment's public address, e.g. https://line.example.org.")
     @click.option("--insecure", is_flag=True, help="Allow an http:// base URL (testing only).")
     @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
-    def twilio_setup_command(number, base_url, insecure, dry_run):
+    def twilio_setup_command(number, all_lines, base_url, insecure, dry_run):
         """Point a Twilio number's Voice, Fallback, Messaging and status callback URLs at this deployment."""
         from ivr.config import ConfigError, load_settings
-        from ivr.tools.twilio_setup import SetupError, run
+        from ivr.tools.twilio_setup import SetupError, run, run_all
 
+        if bool(number) == bool(all_lines):
+            raise click.UsageError("give --number +1... or --all-lines (one of them)")
         try:
-            run(load_settings(), number, base_url, insecure, dry_run, echo=click.echo)
+            if all_lines:
+                run_all(load_settings(), base_url, insecure, dry_run, echo=click.echo)
+            else:
+                run(load_settings(), number, base_url, insecure, dry_run, echo=click.echo)
         except (SetupError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
 

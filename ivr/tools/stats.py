@@ -1,7 +1,9 @@
 """Usage report for a date range, from the usage events, texts sent and opt-outs. No identities.
 
-``report(storage, start, end)`` returns plain data (for ``flask --app app stats --json`` and for a
+``report(storage, start, end, line=None)`` returns plain data (for ``flask --app app stats --json`` and for a
 dashboard); ``format_table(report)`` renders it for a terminal. Days are UTC days, both ends included.
+With ``line`` (a line id of IVR_LINES_FILE), only that line's calls, texts and texts sent; opt-outs are
+a person's, on a channel, whichever line they texted, so they are always counted for all lines.
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ def _day(column, dialect: str):
     return func.date(column)  # SQLite keeps UTC timestamps as text
 
 
-def report(storage, start: date, end: date) -> dict:
-    """Everything the stats command shows, for the UTC days start..end."""
+def report(storage, start: date, end: date, line: str | None = None) -> dict:
+    """Everything the stats command shows, for the UTC days start..end, for one line or (None) all."""
     if end < start:
         raise ValueError("the end date is before the start date")
     since, until = day_range(start, end)
-    in_range = and_(U.c.at >= since, U.c.at < until)
+    in_range = and_(U.c.at >= since, U.c.at < until, *((U.c.line == line,) if line else ()))
+    sent_in_range = and_(texts_sent.c.created_at >= since, texts_sent.c.created_at < until, *((texts_sent.c.line == line,) if line else ()))
     dialect = storage.engine.dialect.name
     with storage.unhurried() as conn:
         grouped = conn.execute(
@@ -49,6 +52,9 @@ def report(storage, start: date, end: date) -> dict:
             select(func.count(), func.count(distinct(U.c.number_hash)), func.count(U.c.number_hash)).where(in_range, U.c.event == "call")
         ).one()
         texters = conn.execute(select(func.count(), func.count(distinct(U.c.number_hash))).where(in_range, U.c.event == "text_in")).one()
+        by_line = conn.execute(
+            select(U.c.line, U.c.channel, func.count()).where(in_range, U.c.event.in_(("call", "text_in"))).group_by(U.c.line, U.c.channel)
+        ).all()
         languages = conn.execute(
             select(U.c.language, func.count(distinct(U.c.call_ref)))
             .where(in_range, U.c.channel == "voice", U.c.language.is_not(None), U.c.call_ref.is_not(None))
@@ -60,18 +66,19 @@ def report(storage, start: date, end: date) -> dict:
         ).all()
         sent = conn.execute(
             select(texts_sent.c.channel, texts_sent.c.outcome, texts_sent.c.status, func.count())
-            .where(texts_sent.c.created_at >= since, texts_sent.c.created_at < until)
+            .where(sent_in_range)
             .group_by(texts_sent.c.channel, texts_sent.c.outcome, texts_sent.c.status)
         ).all()
         new_opt_outs = conn.execute(
             select(func.count()).select_from(opt_outs).where(opt_outs.c.created_at >= since, opt_outs.c.created_at < until)
         ).scalar_one()
-        opted_out_now = conn.execute(select(func.count()).select_from(opt_outs)).scalar_one()
+        opted_out_now = dict(conn.execute(select(opt_outs.c.channel, func.count()).group_by(opt_outs.c.channel)).all())
 
     topics: dict[str, Counter] = defaultdict(Counter)
     transfers: dict[str, Counter] = defaultdict(Counter)
     texts_requested: dict[str, Counter] = defaultdict(Counter)
     keywords: Counter = Counter()
+    stops: Counter = Counter()
     replies: Counter = Counter()
     other: Counter = Counter()
     for channel, event, topic, outcome, keyword, count in grouped:
@@ -84,6 +91,8 @@ def report(storage, start: date, end: date) -> dict:
         elif event == "text_in":
             keywords[keyword or "none"] += count
             replies[outcome or "?"] += count
+            if keyword == "stop":
+                stops[channel] += count
             if topic:
                 topics[topic]["texted"] += count
         elif event in ("fallback", "error"):
@@ -98,9 +107,18 @@ def report(storage, start: date, end: date) -> dict:
     def ranked(counter: Counter) -> dict:
         return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
+    lines: dict[str, Counter] = defaultdict(Counter)
+    channels: Counter = Counter()
+    for line_id, channel, count in by_line:
+        lines[line_id or "?"]["calls" if channel == "voice" else "texts_in"] += count
+        if channel != "voice":
+            channels[channel] += count
+
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
+        "line": line,  # None: every line
+        "lines": {name: {"calls": c["calls"], "texts_in": c["texts_in"]} for name, c in sorted(lines.items())},
         "calls": {
             "total": callers[0],
             "unique_callers": callers[1],
@@ -119,8 +137,21 @@ def report(storage, start: date, end: date) -> dict:
             "asked_for": {channel: ranked(c) for channel, c in sorted(texts_requested.items())},
             "sent": {channel: ranked(c) for channel, c in sorted(delivery.items())},
         },
-        "texts_in": {"total": texters[0], "unique_texters": texters[1], "keywords": ranked(keywords), "replies": ranked(replies)},
-        "opt_outs": {"stop_texts": keywords.get("stop", 0), "new": new_opt_outs, "in_force_now": opted_out_now},
+        "texts_in": {
+            "total": texters[0],
+            "unique_texters": texters[1],
+            "channels": ranked(channels),
+            "keywords": ranked(keywords),
+            "replies": ranked(replies),
+        },
+        "opt_outs": {
+            "stop_texts": keywords.get("stop", 0),
+            "stop_texts_by_channel": ranked(stops),
+            # for every line: an opt-out belongs to a person on a channel, not to the line they texted
+            "new": new_opt_outs,
+            "in_force_now": sum(opted_out_now.values()),
+            "in_force_now_by_channel": ranked(Counter(opted_out_now)),
+        },
         "problems": ranked(other),
         "per_day": [{"day": d, **{k: c[k] for k in ("calls", "texts_in", "texts_asked")}} for d, c in sorted(per_day.items())],
     }
@@ -141,7 +172,8 @@ def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:
 
 def format_table(data: dict) -> str:
     calls, texts_in, optouts = data["calls"], data["texts_in"], data["opt_outs"]
-    out = [f"Usage from {data['from']} to {data['to']} (UTC days, both included)", ""]
+    scope = f"line {data['line']}" if data.get("line") else "all lines"
+    out = [f"Usage from {data['from']} to {data['to']} (UTC days, both included), {scope}", ""]
     out += _table(
         "Summary",
         ("what", "count"),
@@ -152,11 +184,15 @@ def format_table(data: dict) -> str:
             ("texts received", texts_in["total"]),
             ("unique texters", texts_in["unique_texters"]),
             ("opt-outs (STOP texts)", optouts["stop_texts"]),
-            ("opt-outs recorded in range", optouts["new"]),
+            ("opt-outs recorded in range (all lines)", optouts["new"]),
             ("opted out now", optouts["in_force_now"]),
+            *[(f"opted out now on {channel}", n) for channel, n in optouts["in_force_now_by_channel"].items()],
             *[(f"{k} (webhook problems)", v) for k, v in data["problems"].items()],
         ],
     )
+    if not data.get("line"):
+        out += _table("By line", ("line", "calls", "texts in"), [(k, v["calls"], v["texts_in"]) for k, v in data["lines"].items()])
+    out += _table("Texts received, by channel", ("channel", "count"), list(texts_in["channels"].items()))
     out += _table("Calls by language", ("language", "calls"), list(calls["languages"].items()))
     topics = [(t["topic"], t["heard"], t["repeated"], t["texted"]) for t in data["topics"]]
     out += _table("Topics by popularity", ("topic", "heard", "repeated", "texted"), topics)
@@ -195,16 +231,27 @@ def _date(_ctx, _param, value: str | None) -> date | None:
 @click.option("--from", "start", callback=_date, help="First UTC day, YYYY-MM-DD (default: 29 days before --to).")
 @click.option("--to", "end", callback=_date, help="Last UTC day, YYYY-MM-DD (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--line", "line_id", help="Only this line (its id in IVR_LINES_FILE, or its name); default: every line.")
 @with_appcontext
-def stats_command(start: date | None, end: date | None, as_json: bool) -> None:
+def stats_command(start: date | None, end: date | None, as_json: bool, line_id: str | None) -> None:
     """Usage report: calls, callers, topics, transfers, texts and opt-outs. No phone numbers."""
     line = need_line()
+    if line_id is not None:
+        line_id = find_line(line, line_id)
     end = end or datetime.now(UTC).date()
     start = start or end - timedelta(days=29)
     if end < start:
         raise click.BadParameter("--to is before --from")
     try:
-        data = report(line.storage, start, end)
+        data = report(line.storage, start, end, line=line_id)
     except Exception as exc:
         raise click.ClickException(f"cannot read usage: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
     click.echo(json.dumps(data, indent=2) if as_json else format_table(data), nl=as_json)
+
+
+def find_line(line, wanted: str) -> str:
+    """The id of the line called ``wanted`` (its id or its name, any case); one line of error otherwise."""
+    for key, number_line in line.lines.items():
+        if wanted.strip().lower() in (key, number_line.name.lower()):
+            return key
+    raise click.BadParameter(f"no line {wanted!r}; the lines are: {', '.join(line.lines)}", param_hint="--line")

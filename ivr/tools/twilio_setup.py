@@ -2,6 +2,8 @@
 
 Finds the number among the account's IncomingPhoneNumbers (Twilio's REST API, at TWILIO_API_URL)
 and sets its Voice URL, voice Fallback URL, Messaging URL and call status callback, all POST.
+``--all-lines`` does so for every number of IVR_LINES_FILE (or of IVR_NUMBER_LANGUAGES) in one run.
+WhatsApp senders are set up in Twilio's console; their messages come to the same Messaging URL.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr.config import Settings
+from ivr.lines import LinesError, load_lines
 from ivr.privacy import normalise
 
 # What to set: (label, the number's URL field, its method field, the path on this deployment).
@@ -115,6 +118,36 @@ def run(settings: Settings, number: str, base_url: str, insecure: bool, dry_run:
     public = settings.public_base_url
     if public and check_base_url(base_url, insecure) != public:
         echo(f"Note: IVR_PUBLIC_BASE_URL is {public}; signatures are checked against it, so it should be {base_url}.")
+
+
+def configured_numbers(settings: Settings) -> list[tuple[str, str]]:
+    """Every (number, line id) the deployment is configured to answer, in the order configured."""
+    if settings.lines_file:
+        try:
+            return [(number, spec.key) for spec in load_lines(settings.lines_file, settings.default_region) for number in spec.numbers]
+        except LinesError as exc:
+            raise SetupError(str(exc).replace("\n", " ")) from None
+    numbers = [(normalise(number, settings.default_region) or number, "main") for number, _ in settings.number_languages]
+    if not numbers:
+        raise SetupError("no numbers are configured: set IVR_LINES_FILE (or IVR_NUMBER_LANGUAGES), or give --number")
+    return numbers
+
+
+def run_all(settings: Settings, base_url: str, insecure: bool, dry_run: bool, echo: Callable[[str], None]) -> None:
+    """--all-lines: set up each configured number; go on past a failure, and fail at the end if any did."""
+    check_base_url(base_url, insecure)
+    numbers = configured_numbers(settings)
+    failed = []
+    for number, line_id in numbers:
+        echo(f"{number} (line {line_id}):")
+        try:
+            run(settings, number, base_url, insecure, dry_run, echo)
+        except SetupError as exc:
+            echo(f"  Not set up: {exc}")
+            failed.append(number)
+    if failed:
+        raise SetupError(f"{len(failed)} of {len(numbers)} numbers were not set up: {', '.join(failed)}")
+    echo(f"All {len(numbers)} numbers {'checked (--dry-run)' if dry_run else 'point here'}.")
 
 
 def _shown(url: str, method: str) -> str:

@@ -63,7 +63,8 @@ def text_the_numbers(
         log.warning("text_me outcome=temporary reason=no_time_left seconds=%.1f", max(wait, 0.0))
         _settle(line, number_hash, channel, lang, TextOutcome.TEMPORARY, give_back=True)
         return TextOutcome.TEMPORARY
-    body = line.sms_text(lang, "numbers")
+    number_line = line.for_number(called)  # the number's own line: its local contact, never another's
+    body = number_line.sms_text(lang, "numbers")
     result = line.sender.send_sms(to=to, from_=from_, body=body, status_callback=line.status_callback_url(), wait=wait)
     _settle(
         line,
@@ -76,12 +77,13 @@ def text_the_numbers(
         message_sid=result.sid,
         status="accepted" if result.sent else None,
         error_code=str(result.code) if result.code else None,
+        line_id=number_line.key,
     )
     return result.outcome
 
 
-def _settle(line, number_hash: str, channel: str, lang: str, outcome: str, **details) -> None:
+def _settle(line, number_hash: str, channel: str, lang: str, outcome: str, line_id: str | None = None, **details) -> None:
     try:
-        line.storage.settle_text(number_hash, channel, lang, outcome, **details)
+        line.storage.settle_text(number_hash, channel, lang, outcome, line=line_id, **details)
     except SQLAlchemyError as exc:
         log.error("text_me record_failed error=%s", type(exc).__name__)

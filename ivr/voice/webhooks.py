@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, request
 
 from ivr import weblog
 from ivr.content.prompts import Kind
-from ivr.line import Line, current_line
+from ivr.line import Line, NumberLine, current_line
 from ivr.outcomes import DialOutcome
 from ivr.privacy import normalise
 from ivr.voice.script import VoiceScript
@@ -31,8 +31,13 @@ def twiml(xml: bytes | str) -> Response:
     return Response(xml, mimetype="text/xml")
 
 
+def _number_line(line: Line) -> NumberLine:
+    """The line of the number this call came in on (its own contact and words): the form's To."""
+    return line.for_number(request.form.get("To"))
+
+
 def _script(line: Line, lang: str) -> VoiceScript:
-    script = line.scripts.get(lang)
+    script = _number_line(line).scripts.get(lang)
     if script is None:
         abort(404)
     return script
@@ -46,7 +51,7 @@ def _turn(script: VoiceScript) -> Turn:
 @bp.post("/")
 def welcome():
     line = current_line()
-    script = line.script(line.language_of_number(request.form.get("To")))
+    script = _number_line(line).script(line.language_of_number(request.form.get("To")))
     weblog.note(choice="welcome", lang=script.lang)
     return twiml(script.welcome())
 
@@ -137,11 +142,11 @@ def transfer_done(lang: str, contact: str):
 def fallback():
     line = current_line()
     weblog.note(outcome="fallback", error_code=request.form.get("ErrorCode", "")[:10])
-    return twiml(line.script(line.language_of_number(request.form.get("To"))).fallback())  # no database: safe
+    return twiml(_number_line(line).script(line.language_of_number(request.form.get("To"))).fallback())  # no database: safe
 
 
 def error_response(exc: Exception) -> Response:
     """Any failure in a voice route: a short apology and the main menu, never a 5xx."""
     lang = (request.view_args or {}).get("lang")
     weblog.note(outcome="error", error=type(exc).__name__)
-    return twiml(current_line().script(lang).error())
+    return twiml(_number_line(current_line()).script(lang).error())
