@@ -70,30 +70,36 @@ Stop it with Ctrl+C.
     os.execve(str(BIN / "gunicorn"), [str(c) for c in [*gunicorn, "--threads", "8"]], env)
 
 
-def ensure_chromium() -> None:
-    """On CI only (CI=true, root, Debian): install Debian's chromium for the /admin browser test.
+def ensure_debian(tool: str, package: str, purpose: str) -> None:
+    """On CI only (CI=true, root, Debian): install Debian's ``package`` when /usr/bin/``tool`` is missing.
 
-    Elsewhere nothing is installed: without /usr/bin/chromium that one test is skipped, and says so.
+    Elsewhere nothing is installed: without the tool the tests that need it are skipped, and say so.
     """
-    if os.environ.get("CI") != "true" or Path("/usr/bin/chromium").exists() or not Path("/usr/bin/apt-get").exists():
+    if os.environ.get("CI") != "true" or Path("/usr/bin", tool).exists() or not Path("/usr/bin/apt-get").exists():
         return
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return
-    print("installing Debian's chromium for the browser test ...", flush=True)
+    print(f"installing Debian's {package} for {purpose} ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
         try:
             done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, timeout=900)
         except subprocess.TimeoutExpired:
             done = None
         if done is None or done.returncode:
-            print(f"could not run {' '.join(command)}: the browser test will be skipped", flush=True)
+            print(f"could not run {' '.join(command)}: the tests of {purpose} will be skipped", flush=True)
             return
+
+
+def ensure_chromium() -> None:
+    """Debian's chromium, for the /admin browser test."""
+    ensure_debian("chromium", "chromium", "the /admin browser test")
 
 
 def test(args: list[str]) -> None:
     ensure_env("requirements-dev.txt")
     ensure_chromium()
+    ensure_debian("pdftoppm", "poppler-utils", "the handout label (tests/test_label.py)")
     run([BIN / "ruff", "check", "."])
     run([BIN / "ruff", "format", "--check", "."])
     run([BIN / "python", "-m", "pytest", *args])

@@ -6,7 +6,6 @@ import base64
 import json
 import logging
 import re
-import textwrap
 from datetime import UTC, datetime
 
 import pytest
@@ -17,46 +16,15 @@ from ivr.content.prompts import ContentError
 from ivr.lines import LinesError, load_lines
 from ivr.store.migrate import upgrade
 from ivr.tools.simulator import Call, FlaskTransport, Texter
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OPEN_HOURS, make_env
-
-RIVERSIDE, EASTSIDE, UNLISTED = "+16175550100", "+16175550140", "+16175550177"
-LINES_YAML = """\
-# Two clinics of one cancer center, one number each.
-lines:
-  riverside:
-    name: Riverside Cancer Center
-    numbers: ["+1 617-555-0100"]
-    contact:
-      name: Riverside Nurse Line
-      phone: (617) 555-0111
-      hours: {days: mon-fri, open: "08:00", close: "17:00", time_zone: America/New_York}
-      web: riverside.example.org/cancer
-  eastside:
-    name: Eastside Clinic
-    numbers: ["617 555 0140"]
-    language: es
-    contact:
-      name: Eastside Oncology Desk
-      phone: "+1 617 555 0122"
-"""
-
-
-def write_lines(tmp_path, text: str = LINES_YAML):
-    path = tmp_path / "lines.yaml"
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
+from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, make_env
+from tests.two_lines import EASTSIDE, LINES_YAML, RIVERSIDE, UNLISTED, close, make_lines_app, write_lines
 
 
 @pytest.fixture
 def lines_app(tmp_path, twilio):
-    env = make_env(tmp_path, twilio.url, IVR_LINES_FILE=write_lines(tmp_path), IVR_ADMIN_USER="clinic", IVR_ADMIN_PASSWORD="pw")
-    settings = load_settings(env)
-    upgrade(settings.database_url)
-    app = create_app(settings)
-    app.extensions["ivr"].clock = lambda: OPEN_HOURS  # a Wednesday, 11:00 in New York: both desks are open
+    app = make_lines_app(tmp_path, twilio.url)
     yield app
-    app.extensions["ivr"].usage.flush(5)
-    app.extensions["ivr"].storage.engine.dispose()
+    close(app)
 
 
 def call(app, called: str) -> Call:
@@ -137,10 +105,17 @@ def test_the_default_line_can_be_named(tmp_path, twilio):
     assert [spec.key for spec in load_lines(path)] == ["eastside", "riverside"]
 
 
-def test_help_without_a_local_contact_gives_ncis_number(tmp_path):
+def test_help_of_a_line_without_a_local_contact_gives_ncis_number(tmp_path, twilio):
     path = write_lines(tmp_path, "lines:\n  solo:\n    name: Solo Clinic\n    numbers: ['+16175550100']\n")
     (spec,) = load_lines(path)
     assert spec.contact is None and spec.language is None
+    settings = load_settings(make_env(tmp_path, twilio.url, IVR_LINES_FILE=path))
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    [help_text] = texter(app, RIVERSIDE).send("HELP")
+    assert help_text.startswith("Solo Clinic: NCI facts by text. Help: 1-800-422-6237 (1-800-4-CANCER).")
+    assert "press 5" not in call(app, RIVERSIDE).text  # no local contact: nothing offers one
+    app.extensions["ivr"].storage.engine.dispose()
 
 
 # --- the file is checked at start-up ----------------------------------------------------------------------

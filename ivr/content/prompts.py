@@ -136,6 +136,7 @@ class Language:
     sms: dict
     budgets: dict
     whatsapp: dict = field(default_factory=dict)  # whatsapp.yaml: WhatsApp's own words for some sms.yaml texts
+    label: dict = field(default_factory=dict)  # label.yaml: the words of the printed handout label
 
 
 WHATSAPP_LIMIT = 1600  # characters in one Twilio message (error 21617); WhatsApp is not billed in segments
@@ -464,6 +465,9 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
         if not text.strip():
             check.add(spath, key, "is empty")
     whatsapp = _whatsapp(check, root / code / "whatsapp.yaml", sms, text_contacts)
+    label_words = _label(check, root / code / "label.yaml", sms)
+    if reference is not None and label_words and not reference.label:
+        check.add(root / code / "label.yaml", "", f"{reference.code}/label.yaml is missing: a label needs both")
     if reference is not None:
         wpath = root / code / "whatsapp.yaml"
         for key in sorted(set(reference.whatsapp) - set(whatsapp)):
@@ -478,7 +482,35 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
                 check.add(path, key, f"is missing; {reference.code}/{label}.yaml has it")
             for key in sorted(mine_keys - their_keys):
                 check.add(path, key, f"is not in {reference.code}/{label}.yaml")
-    return Language(code=code, voice=voice, sms=sms, budgets=budgets, whatsapp=whatsapp)
+    return Language(code=code, voice=voice, sms=sms, budgets=budgets, whatsapp=whatsapp, label=label_words)
+
+
+LABEL_TEXTS = ("about", "call_or_text", "keyword", "local", "scan_call", "scan_text")
+
+
+def _label(check: _Checker, path: Path, sms: dict) -> dict[str, str]:
+    """label.yaml (optional): the printed label's words. Its keyword must be one the text line answers."""
+    from ivr.sms.keywords import phrase_form
+
+    if not path.is_file():
+        return {}
+    raw = check.load(path)
+    words = {}
+    for key in LABEL_TEXTS:
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            check.add(path, key, "is missing or empty")
+            continue
+        words[key] = " ".join(value.split())
+    for key in sorted(set(map(str, raw)) - set(LABEL_TEXTS)):
+        check.add(path, key, f"is not a word of the label ({', '.join(LABEL_TEXTS)})")
+    if "call_or_text" in words and "{keyword}" not in words["call_or_text"]:
+        check.add(path, "call_or_text", "must say {keyword}: the word to text")
+    recur = (sms.get("keywords") or {}).get("recur") if isinstance(sms.get("keywords"), dict) else None
+    recur_words = {phrase_form(w) for w in recur or [] if isinstance(w, str)}
+    if "keyword" in words and phrase_form(words["keyword"]) not in recur_words:
+        check.add(path, "keyword", f"{words['keyword']!r} is not a recur keyword of sms.yaml: a texter sending it would not get the topics")
+    return words
 
 
 def message_keys(sms: dict) -> list[str]:

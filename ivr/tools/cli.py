@@ -91,6 +91,28 @@ def register(app: Flask) -> None:
         except (SetupError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
 
+    @app.cli.command("label")
+    @click.option("--number", required=True, help="One of the deployment's numbers, e.g. +16175550100.")
+    @click.option("--out", type=click.Path(dir_okay=False, writable=True), default="label.pdf", show_default=True, help="The PDF to write.")
+    @click.option("--sheet", help="Lay the label out on a label sheet: avery-5371, avery-8371, avery-5163 or avery-8163.")
+    @click.option("--lang", "languages", help="The languages on the label, first first (default: the line's, then the others): en,es.")
+    def label_command(number, out, sheet, languages):
+        """Write the PDF label for the handout's "Place label here" box (about 2 by 3.5 inches)."""
+        from pathlib import Path
+
+        from ivr.tools.label import LabelError, write_label
+
+        line = need_line()
+        wanted = [code.strip().lower() for code in languages.split(",") if code.strip()] if languages else None
+        try:
+            words = write_label(line, number, Path(out), sheet, wanted)
+        except LabelError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+        where = f" on a {sheet} sheet" if sheet else ""
+        click.echo(f"wrote {out}: the label of {words.name}, {words.dialled}{where} ({', '.join(lang for lang, _ in words.lines)})")
+
     @app.cli.command("migrate")
     def migrate_command():
         """Create or upgrade the database schema (the Procfile's release step)."""
