@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.two_lines import EASTSIDE, RIVERSIDE, close, make_lines_app
+from tests.two_lines import EASTSIDE, RIVERSIDE, lines_env
 
 PDFTOPPM, PDFTOTEXT = shutil.which("pdftoppm"), shutil.which("pdftotext")
 needs_poppler = pytest.mark.skipif(
@@ -18,10 +18,8 @@ needs_poppler = pytest.mark.skipif(
 
 
 @pytest.fixture
-def lines_app(tmp_path, twilio):
-    app = make_lines_app(tmp_path, twilio.url)
-    yield app
-    close(app)
+def lines_app(make_app, tmp_path, twilio):
+    return make_app(env=lines_env(tmp_path, twilio.url))  # at a time both desks are open (a Wednesday, 11:00 in New York)
 
 
 def render(pdf, tmp_path, dpi: int = 300) -> list[Image.Image]:

@@ -14,17 +14,14 @@ from ivr.app import create_app
 from ivr.config import ROOT, ConfigError, load_settings
 from ivr.content.prompts import ContentError
 from ivr.lines import LinesError, load_lines
-from ivr.store.migrate import upgrade
 from ivr.tools.simulator import Call, FlaskTransport, Texter
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, make_env
-from tests.two_lines import EASTSIDE, LINES_YAML, RIVERSIDE, UNLISTED, close, make_lines_app, write_lines
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, line_of, make_env
+from tests.two_lines import EASTSIDE, LINES_YAML, RIVERSIDE, UNLISTED, lines_env, write_lines
 
 
 @pytest.fixture
-def lines_app(tmp_path, twilio):
-    app = make_lines_app(tmp_path, twilio.url)
-    yield app
-    close(app)
+def lines_app(make_app, tmp_path, twilio):
+    return make_app(env=lines_env(tmp_path, twilio.url))  # at a time both desks are open (a Wednesday, 11:00 in New York)
 
 
 def call(app, called: str) -> Call:
@@ -105,17 +102,14 @@ def test_the_default_line_can_be_named(tmp_path, twilio):
     assert [spec.key for spec in load_lines(path)] == ["eastside", "riverside"]
 
 
-def test_help_of_a_line_without_a_local_contact_gives_ncis_number(tmp_path, twilio):
+def test_help_of_a_line_without_a_local_contact_gives_ncis_number(make_app, tmp_path):
     path = write_lines(tmp_path, "lines:\n  solo:\n    name: Solo Clinic\n    numbers: ['+16175550100']\n")
     (spec,) = load_lines(path)
     assert spec.contact is None and spec.language is None
-    settings = load_settings(make_env(tmp_path, twilio.url, IVR_LINES_FILE=path))
-    upgrade(settings.database_url)
-    app = create_app(settings)
+    app = make_app(IVR_LINES_FILE=path)
     [help_text] = texter(app, RIVERSIDE).send("HELP")
     assert help_text.startswith("Solo Clinic: NCI facts by text. Help: 1-800-422-6237 (1-800-4-CANCER).")
     assert "press 5" not in call(app, RIVERSIDE).text  # no local contact: nothing offers one
-    app.extensions["ivr"].storage.engine.dispose()
 
 
 # --- the file is checked at start-up ----------------------------------------------------------------------
@@ -164,7 +158,7 @@ def test_stats_and_admin_show_one_line_or_all_and_never_a_callers_number(lines_a
         call(lines_app, RIVERSIDE).press("1").press("1")
     call(lines_app, EASTSIDE)
     texter(lines_app, EASTSIDE).send("RECURRENCIA")
-    assert lines_app.extensions["ivr"].usage.flush(10)
+    assert line_of(lines_app).usage.flush(10)
     today = datetime.now(UTC).date().isoformat()
     runner = lines_app.test_cli_runner()
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from ivr.content import gsm
 from ivr.store.storage import opt_outs
 from ivr.tools.simulator import FlaskTransport, Texter
-from tests.conftest import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, line_of
 from tests.instances import usage_rows
 
 WHATSAPP_FROM, WHATSAPP_TO = f"whatsapp:{CALLER}", f"whatsapp:{OUR_NUMBER}"
@@ -24,7 +24,7 @@ def by_sms(app) -> Texter:
 
 def test_a_whatsapp_session_from_recur_to_stop_silence_start_and_spanish(app_on):
     """On SQLite and on PostgreSQL: the Done-when session of issue 12."""
-    line = app_on.extensions["ivr"]
+    line = line_of(app_on)
     wa = on_whatsapp(app_on)
     [menu] = wa.send("RECUR")
     assert menu == line.sms.text("en", "recur", "whatsapp") == line.sms.text("en", "recur")  # same answer as SMS
@@ -63,7 +63,7 @@ def test_opt_outs_are_per_channel(app_on):
     wa.send("STOP")
     sms.send("START")
     assert wa.send("RECUR") == [] and sms.send("RECUR")[0].startswith("Facts on cancer")  # nor the reverse
-    line = app_on.extensions["ivr"]
+    line = line_of(app_on)
     with line.storage.engine.connect() as conn:
         assert conn.execute(select(opt_outs.c.channel)).scalars().all() == ["whatsapp"]
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from ivr.app import create_app
-from ivr.config import load_settings
-from ivr.store.migrate import upgrade
-from tests.conftest import OPEN_HOURS, make_env
+from tests.apps import make_env
 
 RIVERSIDE, EASTSIDE, UNLISTED = "+16175550100", "+16175550140", "+16175550177"
 LINES_YAML = """\
@@ -37,16 +34,6 @@ def write_lines(tmp_path, text: str = LINES_YAML):
     return path
 
 
-def make_lines_app(tmp_path, twilio_url: str):
-    """The two-line deployment, with /admin on, at a time both desks are open (a Wednesday, 11:00 in New York)."""
-    env = make_env(tmp_path, twilio_url, IVR_LINES_FILE=write_lines(tmp_path), IVR_ADMIN_USER="clinic", IVR_ADMIN_PASSWORD="pw")
-    settings = load_settings(env)
-    upgrade(settings.database_url)
-    app = create_app(settings)
-    app.extensions["ivr"].clock = lambda: OPEN_HOURS
-    return app
-
-
-def close(app) -> None:
-    app.extensions["ivr"].usage.flush(5)
-    app.extensions["ivr"].storage.engine.dispose()
+def lines_env(tmp_path, twilio_url: str) -> dict:
+    """The two-line deployment's environment, with /admin on (login clinic / pw)."""
+    return make_env(tmp_path, twilio_url, IVR_LINES_FILE=write_lines(tmp_path), IVR_ADMIN_USER="clinic", IVR_ADMIN_PASSWORD="pw")

@@ -490,8 +490,6 @@ LABEL_TEXTS = ("about", "call_or_text", "keyword", "local", "scan_call", "scan_t
 
 def _label(check: _Checker, path: Path, sms: dict) -> dict[str, str]:
     """label.yaml (optional): the printed label's words. Its keyword must be one the text line answers."""
-    from ivr.sms.keywords import phrase_form
-
     if not path.is_file():
         return {}
     raw = check.load(path)
