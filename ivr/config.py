@@ -84,6 +84,8 @@ class Settings:
     local_hours: str = ""
     local_web: str = ""
     retention_days: int = 400
+    counts_retention_days: int = 1830  # per-day counts hold no identities: kept five years, longer than the events
+    report_timeout: float = 20.0  # seconds a report (stats, /admin) may run before the database stops it
     sms_opt_out_replies: str = "twilio"  # who confirms STOP and START by text: twilio or app
     admin_user: str = ""  # GET /admin (HTTP basic auth) is on only when both are set
     admin_password: str = ""
@@ -168,6 +170,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         local_hours=env.get("IVR_LOCAL_HOURS", "").strip(),
         local_web=env.get("IVR_LOCAL_WEB", "").strip(),
         retention_days=_int(env, "IVR_RETENTION_DAYS", 400, 1),
+        counts_retention_days=_int(env, "IVR_COUNTS_RETENTION_DAYS", 1830, 1),
+        report_timeout=_float(env, "IVR_REPORT_TIMEOUT", 20.0, 0.1),
         sms_opt_out_replies=_choice(env, "IVR_SMS_OPT_OUT_REPLIES", ("twilio", "app")),
         admin_user=env.get("IVR_ADMIN_USER", "").strip(),
         admin_password=env.get("IVR_ADMIN_PASSWORD", ""),
@@ -177,6 +181,10 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         raise ConfigError("IVR_REST_TIMEOUT must stay well inside Twilio's 15 s webhook limit (at most 8)")
     if settings.answer_within > 13:
         raise ConfigError("IVR_ANSWER_WITHIN must leave room inside Twilio's 15 s webhook limit for the network (at most 13)")
+    if settings.counts_retention_days < settings.retention_days:
+        raise ConfigError("IVR_COUNTS_RETENTION_DAYS must be at least IVR_RETENTION_DAYS: the counts outlive the events they count")
+    if settings.report_timeout >= 30:
+        raise ConfigError("IVR_REPORT_TIMEOUT must stay below gunicorn's --timeout of 30 s, or /admin's worker is killed first")
     if bool(settings.admin_user) != bool(settings.admin_password):
         raise ConfigError("IVR_ADMIN_USER and IVR_ADMIN_PASSWORD: set both to turn on GET /admin, or neither")
     if settings.lines_file:

@@ -92,7 +92,7 @@ def test_stats_and_purge_say_in_one_line_that_the_database_is_down(tmp_path, twi
     else:
         app = make_app(tmp_path, twilio.url, f"sqlite:///{tmp_path / 'd.sqlite3'}")
         with line_of(app).storage.engine.begin() as conn:
-            conn.execute(text("DROP TABLE usage_events"))
+            conn.execute(text("DROP TABLE usage_daily"))
     runner = app.test_cli_runner()
     for args in (["stats"], ["purge"]):
         result = runner.invoke(args=args)

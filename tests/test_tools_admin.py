@@ -105,7 +105,7 @@ def test_the_page_is_self_contained_and_not_cached(used):
 
 def test_the_database_down_is_one_clear_line(admin_app):
     with line_of(admin_app).storage.engine.begin() as conn:
-        conn.execute(text("DROP TABLE usage_events"))
+        conn.execute(text("DROP TABLE usage_daily"))
     response = admin_app.test_client().get("/admin", headers=login())
     assert response.status_code == 503
     assert response.get_data(as_text=True) == "The usage numbers cannot be read right now (database unreachable?).\n"

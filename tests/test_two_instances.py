@@ -141,10 +141,14 @@ def test_two_instances_share_one_truth(instances, twilio, tmp_path):
     result = flask("stats", "--json", env={**env, "IVR_INSTANCE_PATH": str(tmp_path / "release")})
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["calls"]["total"] == 4 and report["calls"]["unique_callers"] == 2
+    assert report["calls"]["total"] == 4 and report["calls"]["daily_unique_callers"] == 2
     assert report["texts"]["asked_for"] == {"voice": {"sent": 3, "opted_out": 1, "limited": 1}}
     assert report["texts"]["sent"] == {"voice": {"accepted": 2, "delivered": 1}}
     assert report["texts_in"]["total"] == 4 and report["opt_outs"]["stop_texts"] == 1 and report["opt_outs"]["in_force_now"] == 1
+    # the per-day counts both instances kept say what their events say
+    checked = flask("stats", "--json", "--from-events", env={**env, "IVR_INSTANCE_PATH": str(tmp_path / "release")})
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout) == report
 
     # nothing in either instance's log names the caller
     logs = "".join(instance.log.read_text() for instance in started)

@@ -19,9 +19,7 @@ from ivr.store.storage import Storage, opt_outs, texts_sent, usage_events, utcno
 from ivr.store.usage import UsageRecorder, describe
 from ivr.tools.simulator import Call, FlaskTransport, Texter
 from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, close, line_of, make_app
-from tests.instances import Router, usage_rows
-
-TEXTER = "+16175550177"
+from tests.instances import TEXTER, Router, scripted_traffic, usage_rows
 
 
 def a_call(transport, caller: str = CALLER) -> Call:
@@ -169,26 +167,7 @@ def test_a_recording_failure_is_logged_and_the_caller_hears_the_same(app, line, 
     assert CALLER[2:] not in caplog.text
 
 
-# --- the report -------------------------------------------------------------------------------------
-def scripted_traffic(app, twilio) -> None:
-    """4 calls from 3 callers and 5 texts from 2 texters, with known outcomes."""
-    transport = FlaskTransport(app.test_client())
-    a_call(transport).press("1").press("2").press("*").press("1").press("1")  # why, what
-    a_call(transport).press("2").press("2").press("1").press("4")  # harder (twice), text: sent
-    c = a_call(transport, "+16175550124").press("0")
-    c.dial_ends("completed")
-    c = a_call(transport, "anonymous").press("4")  # no caller ID: never texted
-    c.press("3").press("2")
-    c.dial_ends("no-answer")
-    first = Texter(transport, AUTH_TOKEN, BASE_URL, sender=TEXTER, to=OUR_NUMBER)
-    first.send("recur")
-    first.send("2")
-    first.send("STOP")
-    second = Texter(transport, AUTH_TOKEN, BASE_URL, sender="+16175550178", to=OUR_NUMBER)
-    second.send("HELP")
-    second.send("why")
-
-
+# --- the report (scripted_traffic: tests/instances.py) -------------------------------------------
 def test_the_stats_command_reports_real_numbers(app_on, twilio):
     scripted_traffic(app_on, twilio)
     line = line_of(app_on)
@@ -198,14 +177,14 @@ def test_the_stats_command_reports_real_numbers(app_on, twilio):
     result = runner.invoke(args=["stats", "--from", today, "--to", today, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["calls"] == {"total": 4, "unique_callers": 2, "caller_id_withheld": 1, "languages": {"en": 4}}
+    assert data["calls"] == {"total": 4, "daily_unique_callers": 2, "caller_id_withheld": 1, "languages": {"en": 4}}
     topics = {t["topic"]: (t["heard"], t["repeated"], t["texted"]) for t in data["topics"]}
     assert topics == {"why": (1, 0, 2), "harder": (1, 1, 0), "what": (1, 0, 0)}
     assert data["topics"][0]["topic"] == "why"  # most popular first
     assert data["transfers"] == {"asco": {"started": 1, "no-answer": 1}, "nci": {"started": 1, "completed": 1}}
     assert data["texts"]["asked_for"] == {"voice": {"no_caller_id": 1, "sent": 1}}
     assert data["texts"]["sent"] == {"voice": {"accepted": 1}}
-    assert data["texts_in"]["total"] == 5 and data["texts_in"]["unique_texters"] == 2
+    assert data["texts_in"]["total"] == 5 and data["texts_in"]["daily_unique_texters"] == 2
     assert data["texts_in"]["keywords"] == {"why": 2, "help": 1, "recur": 1, "stop": 1}
     assert data["texts_in"]["replies"] == {"reply": 3, "help": 1, "opted_out": 1}
     assert data["opt_outs"] == {
@@ -223,7 +202,12 @@ def test_the_stats_command_reports_real_numbers(app_on, twilio):
     for line_text in ("calls", "unique callers", "Topics by popularity", "Transfers by outcome", "no-answer", "opted out now"):
         assert line_text in table.output
     rows = {" ".join(row.split()[:-1]): row.split()[-1] for row in table.output.splitlines() if row.startswith("  ") and row.split()}
-    assert rows["calls"] == "4" and rows["unique callers"] == "2" and rows["texts received"] == "5" and rows["opted out now"] == "1"
+    assert (
+        rows["calls"] == "4"
+        and rows["unique callers (each day's, added up)"] == "2"
+        and rows["texts received"] == "5"
+        and rows["opted out now"] == "1"
+    )
     assert rows["why 1 0"] == "2" and rows["asco 1 0"] == "1"  # topics and transfers rows
     earlier = runner.invoke(args=["stats", "--from", "2020-01-01", "--to", "2020-01-31", "--json"])
     assert json.loads(earlier.output)["calls"]["total"] == 0

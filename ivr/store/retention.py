@@ -1,8 +1,10 @@
 """How long usage is kept: what ``flask --app app purge`` deletes, older than IVR_RETENTION_DAYS.
 
-Deleted: usage events and texts-sent rows older than the retention period, and text-limit counters
-older than two days (they only matter on the day and hour they count). Kept: opt-outs, for as long as
-they stand, because a STOP must be honoured until the person texts START (see the README).
+Deleted: usage events and texts-sent rows older than the retention period (with the first-of-the-day
+rows of the counts, which hold hash prefixes), text-limit counters older than two days (they only
+matter on the day and hour they count), and per-day counts older than IVR_COUNTS_RETENTION_DAYS
+(default five years: they hold no identities, so they outlive the events). Kept: opt-outs, for as
+long as they stand, because a STOP must be honoured until the person texts START (see the README).
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from datetime import datetime, timedelta
 from ivr.store.storage import utcnow
 
 QUOTA_DAYS = 2
-NAMES = {"usage_events": "usage events", "texts_sent": "texts sent", "text_quota": "text-limit counters"}
+NAMES = {
+    "usage_events": "usage events",
+    "texts_sent": "texts sent",
+    "text_quota": "text-limit counters",
+    "usage_seen": "first-of-the-day rows",
+    "usage_daily": "per-day count rows",
+    "usage_daily_unique": "per-day unique count rows",
+}
 
 
 def cutoffs(retention_days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -22,6 +31,7 @@ def cutoffs(retention_days: int, now: datetime | None = None) -> tuple[datetime,
     return before, max(before, now - timedelta(days=QUOTA_DAYS))
 
 
-def purge(storage, retention_days: int, now: datetime | None = None) -> dict[str, int]:
+def purge(storage, retention_days: int, now: datetime | None = None, counts_retention_days: int | None = None) -> dict[str, int]:
     before, quota_before = cutoffs(retention_days, now)
-    return storage.purge(before, quota_before)
+    counts_days = max(counts_retention_days or 0, retention_days)
+    return storage.purge(before, quota_before, (now or utcnow()) - timedelta(days=counts_days))

@@ -7,16 +7,19 @@ The schema is created by Alembic (migrations/), run by ``flask --app app migrate
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     bindparam,
@@ -33,7 +36,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from ivr.store import counts
 
 metadata = MetaData()
 SMS = "sms"  # channels.Channel.SMS: the channel of an opt-out unless told otherwise (Twilio's, and "text me")
@@ -69,6 +74,8 @@ texts_sent = Table(
     Column("message_sid", String(64), index=True),
     Column("status", String(20)),
     Column("error_code", String(10)),
+    # The report's texts by delivery status, read from this index alone, already in its groups' order.
+    Index("ix_texts_sent_report", "channel", "outcome", "status", "line", "created_at"),
 )
 
 # What happened on each call and text (see usage.py): never a number, never a message body.
@@ -88,6 +95,58 @@ usage_events = Table(
     Column("number_hash", String(64)),
     Column("call_ref", String(32)),
     Index("ix_usage_events_event_at", "event", "at"),
+)
+
+
+# Per-day counts of the usage events, kept by the usage writer in the same transaction (counts.py).
+# No identities: kept longer than the events (IVR_COUNTS_RETENTION_DAYS). Key columns say '' for none.
+def _key(name: str, length: int) -> Column:
+    return Column(name, String(length), nullable=False, server_default="")
+
+
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("day", Date, nullable=False),
+    _key("channel", 10),
+    _key("event", 20),
+    _key("language", 5),
+    _key("topic", 40),
+    _key("outcome", 30),
+    _key("keyword", 20),
+    _key("line", 20),
+    Column("events", BigInteger, nullable=False),
+    Column("numbered", BigInteger, nullable=False),  # events that carried a number's keyed hash (calls with caller ID)
+    # The key with the day last and, on SQLite, the rows kept in its order (WITHOUT ROWID): a report
+    # over a year groups by the other columns reading the table in order, with no sort.
+    PrimaryKeyConstraint(*counts.KEY_ORDER, name="pk_usage_daily"),
+    sqlite_with_rowid=False,
+)
+
+# Different callers, texters and calls per language, per day (exact for each day; see counts.py).
+usage_daily_unique = Table(
+    "usage_daily_unique",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("measure", String(20), nullable=False),
+    _key("language", 5),
+    _key("line", 20),  # '': over every line
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("day", "measure", "language", "line", name="pk_usage_daily_unique"),
+    sqlite_with_rowid=False,
+)
+
+# Who was counted on a day already: a prefix of a keyed hash. Purged with the events.
+usage_seen = Table(
+    "usage_seen",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("measure", String(20), nullable=False),
+    _key("language", 5),
+    _key("line", 20),
+    Column("ref", String(counts.REF_LENGTH), nullable=False),
+    PrimaryKeyConstraint("day", "measure", "language", "line", "ref", name="pk_usage_seen"),
+    sqlite_with_rowid=False,
 )
 
 # The language a texter last used a keyword in, so that a bare topic number ("3") after a Spanish
@@ -129,6 +188,14 @@ _TEXTER = select(_OPTED_OUT.scalar_subquery(), _TEXTER_LANGUAGE.scalar_subquery(
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class ReportTimeout(Exception):
+    """A report ran longer than its own time-out and was stopped by the database."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"stopped after {seconds:g} s")
+        self.seconds = seconds
 
 
 # How long one statement of a webhook may wait: for a locked SQLite database; on PostgreSQL, for a
@@ -177,6 +244,7 @@ class Storage:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        self._counting = None
 
     @contextmanager
     def unhurried(self):
@@ -185,6 +253,42 @@ class Storage:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
             yield conn
+
+    @contextmanager
+    def reporting(self, seconds: float):
+        """A transaction for a report that the database stops ``seconds`` after it began: ReportTimeout.
+
+        One deadline for the whole report, not for each statement: before each statement the time
+        left is checked and, on PostgreSQL, given to it as its statement_timeout (not the webhooks'
+        3 s, not none); on SQLite a progress handler interrupts a statement once the time is up.
+        Either way a heavy report ends with a clear message, before gunicorn's 30 s kill the worker.
+        """
+        postgres = self.engine.dialect.name == "postgresql"
+        deadline = time.monotonic() + seconds
+
+        def time_left(_conn, cursor, _statement, _parameters, _context, _executemany):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ReportTimeout(seconds)
+            if postgres:
+                cursor.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
+
+        try:
+            with self.engine.begin() as conn:
+                raw = conn.connection.dbapi_connection
+                event.listen(conn, "before_cursor_execute", time_left)
+                if not postgres:
+                    raw.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
+                try:
+                    yield conn
+                finally:
+                    event.remove(conn, "before_cursor_execute", time_left)
+                    if not postgres:
+                        raw.set_progress_handler(None, 0)
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "57014" or "interrupted" in str(exc.orig):
+                raise ReportTimeout(seconds) from None
+            raise
 
     # --- opt-outs -----------------------------------------------------------------------------
     def is_opted_out(self, number_hash: str, channel: str = SMS) -> bool:
@@ -299,10 +403,41 @@ class Storage:
 
     # --- usage, delivery status, retention (usage.py, delivery.py, retention.py) ---------------------
     def record_usage(self, rows: list[dict]) -> None:
-        """Append usage events (one INSERT for the batch)."""
-        if rows:
-            with self.engine.begin() as conn:
-                conn.execute(insert(usage_events), rows)
+        """Append usage events (one INSERT for the batch) and add them to the per-day counts, in one transaction.
+
+        Either all of it is stored or none of it (a retried batch is never counted twice). The
+        counts are upserts (``n = n + added``), exact whoever else writes at the same time; the
+        first-of-the-day rows (usage_seen) are inserted unless present, and only those inserted
+        add to the different callers, texters and calls per language.
+        """
+        if not rows:
+            return
+        daily, seen = counts.deltas(rows)
+        seen_insert, add_unique, add_daily = self._count_statements()
+        with self.engine.begin() as conn:
+            conn.execute(insert(usage_events), rows)
+            if seen:
+                unique = counts.unique_deltas(conn.execute(seen_insert, seen).all())
+                if unique:
+                    conn.execute(add_unique, unique)
+            conn.execute(add_daily, daily)
+
+    def _count_statements(self):
+        """The three statements that keep the counts, built once: built per batch, compiling them cost more than running them."""
+        if self._counting is None:
+            dialect_insert = sqlite_insert if self.engine.dialect.name == "sqlite" else postgresql_insert
+            returning = (usage_seen.c.day, usage_seen.c.measure, usage_seen.c.language, usage_seen.c.line)
+            seen_insert = dialect_insert(usage_seen).on_conflict_do_nothing().returning(*returning)
+
+            def add_to(table, sums):  # INSERT, or add the sums to the row already there with the same key
+                statement = dialect_insert(table)
+                keys = [column.name for column in table.primary_key.columns]
+                return statement.on_conflict_do_update(
+                    index_elements=keys, set_={name: table.c[name] + statement.excluded[name] for name in sums}
+                )
+
+            self._counting = (seen_insert, add_to(usage_daily_unique, ("count",)), add_to(usage_daily, ("events", "numbered")))
+        return self._counting
 
     def update_text_status(self, message_sid: str, status: str, error_code: str | None = None) -> str:
         """Record a delivery status on the text with this SID: "updated", "stale" (an older status) or "unknown"."""
@@ -316,15 +451,23 @@ class Storage:
             known = conn.execute(select(texts_sent.c.id).where(texts_sent.c.message_sid == message_sid).limit(1)).first()
             return "stale" if known else "unknown"
 
-    def purge(self, before: datetime, quota_before: datetime) -> dict[str, int]:
-        """Delete usage events and texts sent older than ``before``, and text-limit counters older than ``quota_before``."""
+    def purge(self, before: datetime, quota_before: datetime, counts_before: datetime | None = None) -> dict[str, int]:
+        """Delete usage events and texts sent older than ``before``, text-limit counters older than
+        ``quota_before``, and per-day counts of the days before ``counts_before`` (default: kept)."""
         with self.unhurried() as conn:
-            return {
+            deleted = {
                 "usage_events": conn.execute(delete(usage_events).where(usage_events.c.at < before)).rowcount,
                 "texts_sent": conn.execute(delete(texts_sent).where(texts_sent.c.created_at < before)).rowcount,
                 "text_quota": conn.execute(delete(text_quota).where(text_quota.c.created_at < quota_before)).rowcount,
                 "texter_language": conn.execute(delete(texter_language).where(texter_language.c.updated_at < before)).rowcount,
+                # whole days only: the day of the cutoff keeps its first-of-the-day rows until tomorrow's purge
+                "usage_seen": conn.execute(delete(usage_seen).where(usage_seen.c.day < before.date())).rowcount,
             }
+            if counts_before is not None:
+                day = counts_before.date()
+                deleted["usage_daily"] = conn.execute(delete(usage_daily).where(usage_daily.c.day < day)).rowcount
+                deleted["usage_daily_unique"] = conn.execute(delete(usage_daily_unique).where(usage_daily_unique.c.day < day)).rowcount
+            return deleted
 
     def health(self) -> dict:
         """Whether the database answers and every table of the schema is there (for GET /healthz)."""

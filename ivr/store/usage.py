@@ -9,7 +9,8 @@ CallSid instead). Never the number, never a message body: the SMS route notes th
 matched, never what was typed.
 
 The request itself only puts a small tuple on a bounded in-process queue (a few microseconds); a
-writer thread turns the tuples into rows and inserts them in batches. A full queue drops the event
+writer thread turns the tuples into rows and inserts them in batches, adding each batch to the
+per-day counts in the same transaction (storage.record_usage, counts.py). A full queue drops the event
 and a failed write drops the batch; both are counted and logged, neither ever touches an answer.
 ``flush()`` waits until everything recorded so far is written (tests, exit).
 """

@@ -1,7 +1,8 @@
 """GET /admin: a small usage dashboard for the people who run the line, behind HTTP basic auth.
 
 Off (404) unless IVR_ADMIN_USER and IVR_ADMIN_PASSWORD are set. It draws what ``flask --app app
-stats`` reports (ivr/tools/stats.py): calls and texts per day, topics by popularity, transfer outcomes.
+stats`` reports (ivr/tools/stats.py, from the per-day counts, under IVR_REPORT_TIMEOUT): calls and
+texts per day, topics by popularity, transfer outcomes.
 Only counts: no phone number, hash or message is ever on the page. Not a Twilio webhook, so not
 under the signature check; the page is self-contained (inline SVG and CSS, nothing fetched).
 """
@@ -17,6 +18,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from markupsafe import Markup
 
 from ivr.line import current_line
+from ivr.store.storage import ReportTimeout
 from ivr.tools import charts, stats
 
 log = logging.getLogger(__name__)
@@ -66,8 +68,16 @@ def dashboard():
     lines = list(current_line().lines.items())
     chosen = request.args.get("line", "")
     chosen = chosen if chosen in current_line().lines else None  # one line of IVR_LINES_FILE, else every line
+    timeout = current_line().settings.report_timeout
     try:
-        data = stats.report(current_line().storage, start, end, line=chosen)
+        data = stats.report(current_line().storage, start, end, timeout, line=chosen)
+    except ReportTimeout:
+        log.error("admin outcome=too_slow days=%d timeout=%g", days, timeout)
+        message = (
+            f"The usage numbers for {days} days took longer than {timeout:g} s to count and were stopped."
+            " Choose fewer days, or try again later.\n"
+        )
+        return Response(message, 503, {**HEADERS, "Retry-After": "60"}, mimetype="text/plain")
     except Exception as exc:
         log.error("admin outcome=no_data error=%s", type(exc).__name__)
         return Response("The usage numbers cannot be read right now (database unreachable?).\n", 503, HEADERS, mimetype="text/plain")
@@ -92,8 +102,8 @@ def _tiles(data: dict) -> list[tuple[str, int, str]]:
     failed = sum(v for k, v in sent.items() if k in ("failed", "undelivered") or k.startswith("not sent"))
     waiting = sum(sent.values()) - delivered - failed
     return [
-        ("calls", data["calls"]["total"], f"{data['calls']['unique_callers']} different callers"),
-        ("texts received", data["texts_in"]["total"], f"{data['texts_in']['unique_texters']} different phones"),
+        ("calls", data["calls"]["total"], f"{data['calls']['daily_unique_callers']} different callers, counted day by day"),
+        ("texts received", data["texts_in"]["total"], f"{data['texts_in']['daily_unique_texters']} different phones, counted day by day"),
         ("numbers texted", sum(sent.values()), f"{delivered} delivered, {failed} failed, {waiting} not yet known"),
         ("opt-outs", data["opt_outs"]["new"], f"{data['opt_outs']['in_force_now']} opted out now"),
     ]

@@ -9,10 +9,11 @@ from ivr.tools.need import need_line
 
 
 def register(app: Flask) -> None:
-    from ivr.tools import purge, stats
+    from ivr.tools import purge, recount, stats
 
     app.cli.add_command(stats.stats_command)
     app.cli.add_command(purge.purge_command)
+    app.cli.add_command(recount.usage_group)
 
     @app.cli.group("prompts")
     def prompts_group():
