@@ -113,3 +113,19 @@ def test_the_fallback_speaks_the_numbers_language_first(make_app):
     response = client.post("/voice/fallback", base_url=BASE_URL, data=params, headers=signature)
     says = check_twiml(response.data).findall("Say")
     assert says[0].get("language") == "es-US" and says[1].get("language") == "en-US"
+
+
+@pytest.mark.parametrize(("lang_key", "words"), [(None, "cancer"), (None, "cancer cancer"), ("9", "cáncer")])
+def test_a_word_every_choice_shares_is_not_a_choice(call, lang_key, words):
+    """'cancer' alone is every topic and none: the caller hears the menu again, not a guessed answer."""
+    c = call()
+    if lang_key:
+        c.press(lang_key)
+    heard = c.say(words).text.lower()
+    assert "not one of the choices" in heard or "no es una de las opciones" in heard
+    assert "recurrence is when" not in heard and "la recurrencia es cuando" not in heard and not c.dialled
+
+
+@pytest.mark.parametrize(("words", "expected"), [("recurrence", "what recurrence is"), ("recurrent cancer", "recurrence is when")])
+def test_a_choice_made_of_shared_words_still_works(call, words, expected):
+    assert expected in call().say(words).text.lower()

@@ -11,6 +11,7 @@ MENU_BONUS = 3  # a choice offered in the menu the caller is at wins a near tie
 
 
 QUESTION_BONUS = 8  # a question opens with the word that tells "why" from "where"
+GENERIC_TARGETS = 3  # a word in the phrases of this many targets tells none of them apart ("cancer", "recurrence")
 
 
 def _score(spoken: str, phrase: str, **_kwargs) -> float:
@@ -49,6 +50,7 @@ class Understander:
                 (self.key_words if position == 0 else self.after_prefix)[utils.default_process(word)] = key
         self.transfers = transfers
         self.choices: list[str] = []
+        targets_of: dict[str, set[str]] = {}
         self.targets: list[str] = []
         self.hint_words: list[str] = []
         for target, items in (words.get("phrases") or {}).items():
@@ -58,6 +60,10 @@ class Understander:
                 self.choices.append(self._meaningful(utils.default_process(phrase)) or utils.default_process(phrase))
                 self.targets.append(target)
                 self.hint_words.append(utils.default_process(phrase))
+                for word in self.choices[-1].split():
+                    targets_of.setdefault(word, set()).add(target)
+        # Words that every other choice has too: said alone, they are no choice (README "What a caller gets").
+        self.generic = frozenset(w for w, targets in targets_of.items() if len(targets) >= GENERIC_TARGETS)
 
     def _meaningful(self, processed: str) -> str:
         """The words that carry meaning: 'um I want the numbers please' -> 'numbers'."""
@@ -82,8 +88,8 @@ class Understander:
         if key is not None:
             return offered.get(key)
         spoken = self._meaningful(processed)
-        if not spoken:
-            return None
+        if not spoken or (spoken not in self.choices and set(spoken.split()) <= self.generic):
+            return None  # "cancer" alone names no choice: not "what is recurrence", not a guess
         here = set(offered.values())
         best, best_score = None, 0.0
         for _, score, index in process.extract(spoken, self.choices, scorer=_score, limit=12, processor=None):
