@@ -99,3 +99,21 @@ def test_texts_that_pass_alone_but_make_one_say_too_long_for_twilio_stop_start_u
     file, key, reason = err.value.problems[0]
     assert (file, key) == ("prompts/en/voice.yaml", "welcome")
     assert "Twilio takes at most 3,000 in one <Say>" in reason and int(reason.split()[1]) > 3000
+
+
+def test_a_topic_answer_without_the_care_note_stops_start_up(prompts):
+    edit(prompts / "es" / "sms.yaml", "encontrarle un sentido. {care_note}", "encontrarle un sentido.")
+    assert ("prompts/es/sms.yaml", "answers.remember", "must end with {care_note}: a topic text can arrive alone") in problems(prompts)
+
+
+def test_a_web_site_per_language_and_a_missing_default(prompts):
+    loaded = content.load(prompts)
+    nci = loaded.contacts["nci"]
+    assert (nci.site("web", "en"), nci.site("web", "es"), nci.site("web", "fr")) == (
+        "www.cancer.gov",
+        "www.cancer.gov/espanol",
+        "www.cancer.gov",
+    )
+    assert nci.site("display", "es") == "1-800-422-6237" and "4-CANCER" in nci.site("display", "en")
+    edit(prompts / "contacts.yaml", "    en: www.cancer.gov\n", "")
+    assert ("prompts/contacts.yaml", "nci.web", "needs a value for en, used by languages not listed") in problems(prompts)

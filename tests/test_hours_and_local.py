@@ -8,6 +8,7 @@ import pytest
 
 from ivr.app import create_app
 from ivr.config import load_settings
+from ivr.content import gsm
 from ivr.content.hours import HoursError, parse
 from ivr.content.prompts import ContentError
 from ivr.tools.simulator import Call, FlaskTransport, Texter
@@ -142,3 +143,35 @@ def test_a_bad_local_contact_stops_start_up(tmp_path, twilio, env, problem):
     settings = load_settings(make_env(tmp_path, twilio.url, **{**LOCAL, **env}))
     with pytest.raises(ContentError, match=problem.replace(".", r"\.").replace("(", r"\(")):
         create_app(settings)
+
+
+CLINICA = {
+    "IVR_LOCAL_NAME": "Clínica San José",
+    "IVR_LOCAL_PHONE": "(602) 555-0144",
+    "IVR_LOCAL_HOURS": "mon-fri 08:00-17:00 America/Phoenix",
+}
+
+
+def test_a_clinic_name_with_accents_is_said_exactly_and_texted_in_its_closest_gsm7_form(line_client):
+    client = line_client(SATURDAY, **CLINICA)
+    c = call_on(client).press("9")
+    assert "Para hablar con Clínica San José, oprima 5" in c.text
+    c.press("5")  # closed on a Saturday: it does not answer now, and when it does, on a 12-hour clock
+    assert c.text.startswith(
+        "Clínica San José no atiende en este momento. Atiende de lunes a viernes, de 8 de la mañana a 5 de la tarde, hora de Arizona."
+    )
+    texter = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER)
+    for words in ("NCI", "RECURRENCIA", "7"):
+        [reply] = texter.send(words)
+        if words != "RECURRENCIA":
+            assert "Local: Clinica San José (602) 555-0144." in reply, words
+            assert gsm.is_gsm7(reply)
+
+
+def test_spanish_hours_say_noon_and_the_part_of_the_day():
+    words = {"weekdays": ["lunes"] * 7, "day_range": "{first}", "and": "y", "open": "{open} a {close}", "clock": 12,
+             "time": "{hour}{minutes} {ampm}", "am": "de la mañana", "noon": "del mediodía", "pm": "de la tarde",
+             "night": "de la noche"}  # fmt: skip
+    said = parse("mon 07:30-12:15 UTC").describe(words), parse("mon 12:00-20:00 UTC").describe(words)
+    assert said == ("7:30 de la mañana a 12:15 del mediodía", "12 del mediodía a 8 de la noche")
+    assert parse("mon 13:00-19:00 UTC").describe(words) == "1 de la tarde a 7 de la tarde"

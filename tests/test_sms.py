@@ -17,7 +17,6 @@ from ivr.sms.keywords import Matcher
 from ivr.store import storage
 from ivr.tools.simulator import FlaskTransport, Texter, check_twiml, message_texts, sign
 from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, make_env
-from tests.handout_facts import FACTS
 from tests.prompt_edits import edit, problems
 
 SMS_YAML = yaml.safe_load((ROOT / "prompts" / "en" / "sms.yaml").read_text())
@@ -80,13 +79,10 @@ def test_recur_lists_every_topic_by_number_and_how_to_reach_nci_and_asco(send, l
 
 
 @pytest.mark.parametrize("number", range(1, len(TOPICS) + 1))
-def test_each_topic_number_gets_that_topics_answer_with_the_handouts_facts(send, line, number):
-    topic = TOPICS[number - 1]
+def test_each_topic_number_gets_that_topics_answer(send, line, number):
+    topic = TOPICS[number - 1]  # the handout's facts in it: tests/test_handout_facts.py
     for body in (str(number), f" {number}. ", f"#{number}", f"topic {number}"):
         assert send(body) == [sms(line, f"answers.{topic}")], body
-    answer = sms(line, f"answers.{topic}").lower()
-    missing = [fact for fact in FACTS[topic] if fact not in answer]
-    assert not missing, f"{topic} lost {missing}"
 
 
 def test_topic_numbers_are_fixed_and_need_no_state(send, line):

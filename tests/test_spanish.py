@@ -13,20 +13,6 @@ from ivr.tools.simulator import Call, FlaskTransport, Texter
 from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, SATURDAY, line_of, path_to
 from tests.prompt_edits import edit, problems
 
-# Facts of the handout each Spanish answer must keep (lower case, as heard).
-HECHOS = {
-    "what": ["regresa", "vuelve a aparecer", "mismo lugar", "otra parte del cuerpo", "cáncer recurrente"],
-    "why": ["células cancerosas", "después del tratamiento", "demasiado pequeñas", "seguimiento", "científicos no saben"],
-    "where": ["mismo lugar", "parte diferente del cuerpo", "metástasis"],
-    "different": ["emociones", "conocimiento", "experiencia", "efectos secundarios", "tratamientos nuevos y mejores"],
-    "harder": ["exigente", "familia", "médicos y enfermeras", "psicólogo de la salud", "trabajadores sociales de oncología",
-               "comunidad de fe", "proveedor de atención médica"],
-    "remember": ["no falló el tratamiento", "no hizo nada malo", "calma", "cansarle", "metas pequeñas", "seres queridos",
-                 "sentido"],
-    "more_info": ["estudios clínicos", "1-800-422-6237", "www.cancer.gov/espanol", "sociedad estadounidense de oncología clínica",
-                  "1-888-651-3038", "www.cancer.net"],
-}  # fmt: skip
-
 
 def en_espanol(call) -> Call:
     c = call().press("9")
@@ -53,15 +39,12 @@ def test_nine_switches_everything_to_spanish(call):
     assert gather["action"].startswith("/voice/es/")
 
 
-@pytest.mark.parametrize("answer", sorted(HECHOS))
-def test_every_spanish_answer_keeps_the_handouts_facts(call, answer):
-    c = en_espanol(call)
+@pytest.mark.parametrize("answer", ["what", "why", "where", "different", "harder", "remember", "more_info"])
+def test_every_spanish_answer_is_reachable(call, answer):
+    c = en_espanol(call)  # the handout's facts in each: tests/test_handout_facts.py
     for key in path_to(answer):
         c.press(key)
-    heard = c.text.lower()
-    for fact in HECHOS[answer]:
-        assert fact in heard, f"{answer}: falta {fact!r}"
-    assert "para escucharlo otra vez, oprima 1" in heard
+    assert "para escucharlo otra vez, oprima 1" in c.text.lower()
 
 
 def test_spanish_speech_lands_on_the_answer(call):
@@ -113,7 +96,7 @@ def test_spanish_outside_hours(make_app):
     client = make_app(clock=SATURDAY).test_client()
     c = en_espanol(lambda: Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()).press("0")
     assert "está cerrado en este momento" in c.text
-    assert "de lunes a viernes, de 9:00 a 21:00, hora del Este" in c.text
+    assert "de lunes a viernes, de 9 de la mañana a 9 de la noche, hora del Este" in c.text
     c.press("2")
     assert c.dialled[-1]["number"] == "+18004226237"
 

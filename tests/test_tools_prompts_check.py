@@ -156,3 +156,22 @@ def test_a_menu_over_its_budget_is_marked_and_noted(tmp_path, env):
     assert re.search(
         r"^  over the call-time budget: en: menu talk takes \d+\.\d s to its last choice \(budget 25 s\)$", result.stdout, re.M
     )
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        {},
+        {"IVR_LOCAL_NAME": "Saint Mary Cancer Center", "IVR_LOCAL_PHONE": "(617) 555-0199"},
+        {
+            "IVR_LOCAL_NAME": "Clínica San José",
+            "IVR_LOCAL_PHONE": "(602) 555-0144",
+            "IVR_LOCAL_HOURS": "mon-fri 08:00-17:00 America/Phoenix",
+        },
+    ],
+    ids=["no local contact", "local contact", "local name with accents"],
+)
+def test_the_shipped_prompts_pass_with_and_without_a_local_contact(env, local):
+    result = flask("prompts", "check", env={**env, **local})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("No problems found.")

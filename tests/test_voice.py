@@ -20,16 +20,14 @@ def test_welcome_says_what_the_line_is_then_the_main_menu(call):
     assert gather["input"] == "dtmf speech" and "why did it come back" in gather["hints"]
 
 
-@pytest.mark.parametrize("answer", sorted(FACTS))
-def test_every_answer_is_reachable_by_keypad_and_keeps_the_handouts_facts(call, answer):
+@pytest.mark.parametrize("answer", sorted(FACTS["en"]))
+def test_every_answer_is_reachable_by_keypad(call, answer):
     keys = path_to(answer)
     assert keys and len(keys) <= 3, f"{answer} must be at most 3 levels deep"
     c = call()
     for key in keys:
         c.press(key)
-    heard = c.text.lower()
-    for fact in FACTS[answer]:
-        assert fact in heard, f"{answer}: missing {fact!r}"
+    heard = c.text.lower()  # the facts: tests/test_handout_facts.py
     assert "oncologists" not in heard
     assert "to hear that again, press 1" in heard and c.waiting == "gather"
 

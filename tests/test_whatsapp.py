@@ -40,11 +40,15 @@ def test_a_whatsapp_session_from_recur_to_stop_silence_start_and_spanish(app_on)
     assert started.startswith("Cancer Recurrence Info Line: you can get WhatsApp messages again")
 
     [spanish] = wa.send("RECURRENCIA")
-    assert spanish.startswith("Cáncer que regresa (recurrencia)") and "Responda un número" in spanish
+    assert spanish.startswith("Datos del NCI sobre el cáncer que regresa (recurrencia)") and "Responda un número" in spanish
     assert "3 ¿Dónde sucede?" in spanish and "5 ¿Es más difícil el tratamiento?" in spanish and "7 Más información" in spanish
     assert not gsm.is_gsm7(spanish)  # the accents SMS drops
     [sms_spanish] = by_sms(app_on).send("RECURRENCIA")
-    assert sms_spanish.startswith("Cancer que regresa") and "3 ¿Donde sucede?" in sms_spanish and gsm.is_gsm7(sms_spanish)
+    assert (
+        sms_spanish.startswith("Datos del NCI sobre el cancer que regresa")
+        and "3 ¿Donde sucede?" in sms_spanish
+        and gsm.is_gsm7(sms_spanish)
+    )
 
     rows = [r for r in usage_rows(line) if r["event"] == "text_in"]
     assert [r["channel"] for r in rows] == ["whatsapp"] * 10 + ["sms"]

@@ -40,12 +40,25 @@ class Hours:
         return words["open"].format(days=day_text, open=_clock(self.opens, words), close=_clock(self.closes, words), zone=zone)
 
 
+NIGHT_FROM = 20  # from 8 p.m., a language's optional "night" word (Spanish: "9 de la noche", not "de la tarde")
+
+
 def _clock(value: time, words: dict) -> str:
+    """A time on a 12-hour clock with the language's am/pm words; optional "noon" (12:00-12:59) and
+    "night" (from 8 p.m.) words, for languages that say the part of the day ("de la mañana")."""
     minutes = f":{value.minute:02d}" if value.minute else ""
     if int(words.get("clock", 12)) == 24:
         return f"{value.hour}:{value.minute:02d}"
     hour = value.hour % 12 or 12
-    return words["time"].format(hour=hour, minutes=minutes, ampm=words["am"] if value.hour < 12 else words["pm"])
+    if value.hour < 12:
+        ampm = words["am"]
+    elif value.hour == 12 and words.get("noon"):
+        ampm = words["noon"]
+    elif value.hour >= NIGHT_FROM and words.get("night"):
+        ampm = words["night"]
+    else:
+        ampm = words["pm"]
+    return words["time"].format(hour=hour, minutes=minutes, ampm=ampm)
 
 
 def _time(text: str) -> time:

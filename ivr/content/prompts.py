@@ -44,7 +44,9 @@ ACTIONS = (Kind.TEXT, Kind.REPEAT, Kind.ANYWAY)  # the kinds that are a choice's
 # Contacts a deployment may configure or not (see README): menu choices that lead to one that is not
 # configured are left out, and texts that mention it are only used when it is.
 OPTIONAL_CONTACTS = ("local",)
-CONTACT_PARTS = ("phone", "web", "name", "hours")
+CONTACT_PARTS = ("phone", "web", "chat", "name", "hours")
+SITE_PARTS = ("web", "chat")  # web addresses, which a text checks are set
+BY_LANGUAGE = ("display", *SITE_PARTS)  # contacts.yaml parts that may differ by language ({en: ..., es: ...})
 DIAL_OUTCOMES = tuple(o for o in DialOutcome if o is not DialOutcome.COMPLETED)  # each has a transfer.<outcome> sentence
 TEXT_OUTCOMES = tuple(TextOutcome)
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -79,6 +81,8 @@ TWILIO_KEYWORDS = {
     "help": ("HELP", "INFO"),
 }
 SMS_LISTS = ("topics", "topic_count")  # placeholders of sms.yaml made from its "topics" and "titles"
+CARE_NOTE = "care_note"  # sms.yaml: the general-information note and care-team pointer every topic answer ends with
+OPTIONAL_KEYS = {"hours.noon", "hours.night"}  # words a language may have and another not (see hours.py)
 NOT_MESSAGES = ("hours.", "keywords.", "topics[", "titles.", "status", "line_name")
 # {line.name} and {line.phone} in texts: who sends them (a clinic's line, else the program's name,
 # sms.yaml "line_name") and the line's own contact number (its local contact's, else the contact key 0
@@ -124,9 +128,16 @@ class Contact:
     phone: str  # E.164
     display: str  # as printed in texts
     spoken: str  # digits grouped for say-as telephone
-    web: str
+    web: str  # in the default language
     label: str = ""  # a proper name, said as is in every language (the local contact's)
     hours: Hours | None = None
+    chat: str = ""
+    # Parts that differ by language: {("web", "es"): "www.cancer.gov/espanol"}.
+    sites: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def site(self, part: str, lang: str | None) -> str:
+        """The contact's ``display``, ``web`` or ``chat`` for a language (its default one if it has none)."""
+        return self.sites.get((part, lang or ""), getattr(self, part))
 
 
 @dataclass(frozen=True)
@@ -158,9 +169,9 @@ class Content:
         """The contacts a text's placeholders may name: every contact, and the sender (``line``)."""
         return {**self.contacts, SENDER: self.sender} if self.sender else self.contacts
 
-    def render_sms(self, text: str, texts: dict, channel: str = "sms") -> str:
-        """A text filled in for ``channel``: by SMS in GSM-7 (sms_form), on WhatsApp exactly as written."""
-        filled = render_sms(text, self.text_contacts, texts)
+    def render_sms(self, text: str, texts: dict, channel: str = "sms", lang: str | None = None) -> str:
+        """A text in ``lang`` filled in for ``channel``: by SMS in GSM-7 (sms_form), on WhatsApp exactly as written."""
+        filled = render_sms(text, self.text_contacts, texts, lang)
         return filled if channel == "whatsapp" else sms_form(filled)
 
     def kind(self, target: str) -> Kind:
@@ -275,9 +286,7 @@ def _contacts(check: _Checker, path: Path, raw: dict, region: str) -> dict[str, 
         else:  # reported; kept so that the rest of the checks do not cascade
             check.add(path, f"{name}.phone", f"{phone!r} is not a valid phone number")
             e164 = spoken = national = phone
-        for part in ("display", "web"):
-            if part in entry and not str(entry.get(part) or "").strip():
-                check.add(path, f"{name}.{part}", "is empty")
+        sites = {part: _by_language(check, path, f"{name}.{part}", entry[part]) for part in BY_LANGUAGE if part in entry}
         hours = None
         if entry.get("hours"):
             try:
@@ -287,13 +296,31 @@ def _contacts(check: _Checker, path: Path, raw: dict, region: str) -> dict[str, 
         contacts[str(name)] = Contact(
             name=str(name),
             phone=e164,
-            display=str(entry.get("display") or national).strip(),
+            display=sites.get("display", {}).get("") or national,
             spoken=spoken,
-            web=str(entry.get("web") or "").strip(),
+            web=sites.get("web", {}).get("", ""),
+            chat=sites.get("chat", {}).get("", ""),
+            sites={(part, lang): address for part, by_lang in sites.items() for lang, address in by_lang.items() if lang},
             label=str(entry.get("name") or "").strip(),
             hours=hours,
         )
     return contacts
+
+
+def _by_language(check: _Checker, path: Path, key: str, raw) -> dict[str, str]:
+    """One value, or one for each language ({en: ..., es: ...}): {"": default, "es": ...}."""
+    if isinstance(raw, dict):
+        by_lang = {str(lang): str(address or "").strip() for lang, address in raw.items()}
+        for lang, address in by_lang.items():
+            if not address:
+                check.add(path, f"{key}.{lang}", "is empty")
+        if DEFAULT_LANGUAGE not in by_lang:
+            check.add(path, key, f"needs a value for {DEFAULT_LANGUAGE}, used by languages not listed")
+        return {"": by_lang.get(DEFAULT_LANGUAGE, ""), **by_lang}
+    address = str(raw or "").strip()
+    if not address:
+        check.add(path, key, "is empty")
+    return {"": address}
 
 
 def _menus(check: _Checker, path: Path, raw: dict, answers: set[str], contacts: set[str]):
@@ -368,6 +395,8 @@ def _check_placeholders(check, path, key, text, contacts, allow_key):
             continue
         if name in SMS_LISTS and path.name in ("sms.yaml", "whatsapp.yaml"):
             continue
+        if name == CARE_NOTE and path.name == "sms.yaml" and key != CARE_NOTE:
+            continue
         contact, _, part = name.partition(".")
         if contact == SENDER and SENDER in contacts:
             if part not in SENDER_PARTS:
@@ -379,6 +408,8 @@ def _check_placeholders(check, path, key, text, contacts, allow_key):
                 check.add(path, key, f"{{{name}}}: {contact} has no hours in contacts.yaml")
             if found is not None and part == "name" and not found.label:
                 check.add(path, key, f"{{{name}}}: {contact} has no name in contacts.yaml")
+            if found is not None and part in SITE_PARTS and not getattr(found, part):
+                check.add(path, key, f"{{{name}}}: {contact} has no {part} in contacts.yaml")
             continue
         check.add(path, key, f"unknown placeholder {{{name}}}")
     if text.count("{") != text.count("}"):
@@ -443,6 +474,11 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
             check.add(spath, key, "is missing or empty")
     if sms:
         _check_hours_words(check, spath, sms.get("hours"))
+        if not isinstance(sms.get(CARE_NOTE), str) or not sms[CARE_NOTE].strip():
+            check.add(spath, CARE_NOTE, "is missing or empty: the note every topic answer ends with")
+        for name, text in (sms.get("answers") or {}).items() if isinstance(sms.get("answers"), dict) else ():
+            if isinstance(text, str) and text.strip() and "{" + CARE_NOTE + "}" not in text:
+                check.add(spath, f"answers.{name}", "must end with {care_note}: a topic text can arrive alone")
         if not isinstance(sms.get("line_name"), str) or not sms["line_name"].strip():
             check.add(spath, "line_name", "is missing or empty: the name texts go out under when a line has none")
     text_contacts = {**contacts, SENDER: sender} if sender else contacts
@@ -450,7 +486,7 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
         if key.startswith(NOT_MESSAGES):
             continue
         _check_placeholders(check, spath, key, text, text_contacts, allow_key=False)
-        rendered = sms_form(render_sms(text, text_contacts, sms))
+        rendered = sms_form(render_sms(text, text_contacts, sms, code))
         bad = gsm.bad_characters(rendered)
         if bad:
             shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in bad)
@@ -477,7 +513,7 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
         for label, mine, theirs, path in (("voice", voice, reference.voice, vpath), ("sms", sms, reference.sms, spath)):
             if not mine:
                 continue
-            mine_keys, their_keys = _flat_keys(mine), _flat_keys(theirs)
+            mine_keys, their_keys = _flat_keys(mine) - OPTIONAL_KEYS, _flat_keys(theirs) - OPTIONAL_KEYS
             for key in sorted(their_keys - mine_keys):
                 check.add(path, key, f"is missing; {reference.code}/{label}.yaml has it")
             for key in sorted(mine_keys - their_keys):
@@ -552,13 +588,13 @@ def _check_hours_words(check: _Checker, path: Path, words) -> None:
         check.add(path, "hours", f"needs weekdays, day_range, and, open, time, am, pm and zones: {exc}")
 
 
-def contact_part(contact: Contact, part: str, hours_words: dict | None) -> str:
-    """A contact's name, web site or hours as text (phone numbers are said or printed by the caller)."""
+def contact_part(contact: Contact, part: str, hours_words: dict | None, lang: str | None = None) -> str:
+    """A contact's name, web site or hours as text in ``lang`` (phone numbers are said or printed by the caller)."""
     if part == "name":
         return contact.label
     if part == "hours":
         return contact.hours.describe(hours_words) if contact.hours and hours_words else ""
-    return contact.web
+    return contact.site(part, lang)
 
 
 def local_info(words: dict, contacts: dict[str, Contact]) -> str:
@@ -566,13 +602,17 @@ def local_info(words: dict, contacts: dict[str, Contact]) -> str:
     return words.get("local_info", "") if "local" in contacts else ""
 
 
-def render_sms(text: str, contacts: dict[str, Contact], texts: dict | None = None) -> str:
-    """Fill the placeholders of a text message (``texts``: its sms.yaml) and fold YAML whitespace."""
+def render_sms(text: str, contacts: dict[str, Contact], texts: dict | None = None, lang: str | None = None) -> str:
+    """Fill the placeholders of a text message (``texts``: its sms.yaml, in ``lang``: its web sites and
+    how it prints numbers) and fold YAML whitespace. A contact's name is given as written: sms_form
+    writes it in its closest GSM-7 form for SMS ("Clínica San José" -> "Clinica San José")."""
     texts = texts or {}
 
     def sub(match):
         if match.group(1) == "local_info":
             return PLACEHOLDER.sub(sub, local_info(texts, contacts))
+        if match.group(1) == CARE_NOTE and isinstance(texts.get(CARE_NOTE), str):
+            return PLACEHOLDER.sub(sub, texts[CARE_NOTE])
         if match.group(1) in SMS_LISTS:
             return sms_list(match.group(1), texts)
         contact, _, part = match.group(1).partition(".")
@@ -581,7 +621,9 @@ def render_sms(text: str, contacts: dict[str, Contact], texts: dict | None = Non
             return match.group(0)
         if contact == SENDER and part == "name":
             return c.label or str(texts.get("line_name") or "")
-        return c.display if part == "phone" else contact_part(c, part, texts.get("hours"))
+        if part == "name":
+            return c.label  # sms_form then writes it in its closest GSM-7 form, for SMS only
+        return c.site("display", lang) if part == "phone" else contact_part(c, part, texts.get("hours"), lang)
 
     filled = PLACEHOLDER.sub(sub, text)
     return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in filled.strip().splitlines())

@@ -35,7 +35,7 @@ class SmsReplies:
                 raw = words["answers"][key.partition(".")[2]] if key.startswith("answers.") else words[key]
                 for channel in MESSAGING:
                     written = variants.get(key, raw) if channel == Channel.WHATSAPP else raw
-                    text = content.render_sms(written, words, channel)
+                    text = content.render_sms(written, words, channel, code)
                     response = MessagingResponse()
                     response.message(text)
                     self.texts[(channel, code, key)] = text

@@ -104,7 +104,7 @@ def check(env: dict | None = None) -> Report:
         for key, text in content_module._texts(language.sms):
             if key.startswith(content_module.NOT_MESSAGES):
                 continue
-            rendered = content.render_sms(text, language.sms)
+            rendered = content.render_sms(text, language.sms, lang=lang)
             budget = language.budgets.get(key.split("[")[0], content_module.DEFAULT_BUDGET)
             report.texts.append(TextSize(lang, key, len(rendered), gsm.segments(rendered), budget))
         script = line.scripts[lang]

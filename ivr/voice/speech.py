@@ -12,10 +12,11 @@ from ivr.content.prompts import PLACEHOLDER, Contact, contact_part, local_info
 class Speaker:
     """Says prompt text for one language."""
 
-    def __init__(self, words: dict, rate: str, contacts: dict[str, Contact]):
-        """``words``: the language's voice.yaml."""
+    def __init__(self, words: dict, rate: str, contacts: dict[str, Contact], lang: str | None = None):
+        """``words``: the language's voice.yaml; ``lang``: its folder in prompts/ (default: from its ``language``, es-US -> es)."""
         self.voice = words["voice"]
         self.language = words["language"]
+        self.lang = lang or self.language.split("-")[0].lower()
         self.rate = rate
         self.contacts = contacts
         self.words = words
@@ -58,7 +59,7 @@ class Speaker:
             elif contact in self.contacts and part == "phone":
                 yield ("phone", self.contacts[contact].spoken)
             elif contact in self.contacts:
-                yield contact_part(self.contacts[contact], part, self.words.get("hours"))
+                yield contact_part(self.contacts[contact], part, self.words.get("hours"), self.lang)
             else:  # content.load() rejects unknown placeholders, so this is a programming error
                 raise KeyError(f"no value for placeholder {{{name}}}")
         yield text[position:]
