@@ -129,3 +129,45 @@ def test_a_word_every_choice_shares_is_not_a_choice(call, lang_key, words):
 @pytest.mark.parametrize(("words", "expected"), [("recurrence", "what recurrence is"), ("recurrent cancer", "recurrence is when")])
 def test_a_choice_made_of_shared_words_still_works(call, words, expected):
     assert expected in call().say(words).text.lower()
+
+
+@pytest.mark.parametrize("words", ["cancer", "the cancer", "Cancer.", "my cancer", "cancer dot"])
+@pytest.mark.parametrize("keys", ["", "1", "3", "2"])
+def test_cancer_alone_is_no_choice_at_any_menu_neither_an_answer_nor_a_transfer(call, twilio, words, keys):
+    """One word that several choices share ("recurrent cancer", "National Cancer Institute",
+    "cancer dot net") is no wish for any of them: a frightened caller hears the menu again, not a
+    26-second answer or a ringing line."""
+    c = call()
+    for key in keys:
+        c.press(key)
+    c.say(words)
+    heard = c.text.lower()
+    assert NOT_A_CHOICE in heard, heard
+    assert "what is recurrence?" not in heard and "why does recurrence happen?" not in heard
+    assert not c.dialled and twilio.messages == []
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "I want a person",
+        "a real person",
+        "person",
+        "human",
+        "get me a human",
+        "nurse",
+        "can I talk to a nurse",
+        "I'd like to speak to a person please",
+    ],
+)
+def test_asking_for_a_person_reaches_the_talk_menu_as_in_spanish(call, words):
+    c = call().say(words)
+    assert "talk with someone. to talk with the national cancer institute" in c.text.lower(), c.text
+    assert NOT_A_CHOICE not in c.text.lower()
+
+
+@pytest.mark.parametrize("words", ["persona", "quiero hablar con una persona"])
+def test_spanish_asking_for_a_person_still_reaches_the_talk_menu(call, words):
+    c = call().press("9").say(words)
+    assert "hablar con alguien" in c.text.lower() or "instituto nacional" in c.text.lower(), c.text
+    assert "no es una de las opciones" not in c.text.lower()
