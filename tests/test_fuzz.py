@@ -31,6 +31,8 @@ WEBHOOKS = [
     "/voice/<lang>/answer/<name>",
     "/voice/<lang>/choose/<name>",
     "/voice/<lang>/transfer/<contact>/done",
+    "/voice/<lang>/crisis/<name>",
+    "/voice/<lang>/lifeline/done",
     "/voice/fallback",
     "/voice/status",
     "/sms",

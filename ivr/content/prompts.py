@@ -16,6 +16,8 @@ import phonenumbers
 import yaml
 
 from ivr.content import gsm
+from ivr.content.crisis import CrisisWords
+from ivr.content.crisis import fold as crisis_fold
 from ivr.content.folding import exact_form, phrase_form
 from ivr.content.hours import Hours, HoursError
 from ivr.content.hours import parse as parse_hours
@@ -69,8 +71,13 @@ VOICE_TEXTS = (
     "fallback",
     *(f"transfer.{o}" for o in DIAL_OUTCOMES),
     *(f"text.{o}" for o in TEXT_OUTCOMES),
+    *(f"crisis.{part}" for part in ("message", "offer", "connecting", "not_connected")),
 )
-SMS_TEXTS = ("numbers", "recur", "contacts", "help", "stop", "start", "no_more", "unknown")
+SMS_TEXTS = ("numbers", "recur", "contacts", "help", "stop", "start", "no_more", "unknown", "crisis")
+# The safety net: contacts.yaml "crisis" numbers (said and texted as {crisis.lifeline}, {crisis.emergency};
+# the line dials only the lifeline, when a caller presses menu.yaml's "crisis" key) and crisis.yaml's lists.
+CRISIS_NUMBERS = ("lifeline", "emergency")
+CRISIS_LISTS = ("phrases", "not", "connect_words")
 # The text line's keywords (sms.yaml "keywords"): the intents every language must have, and the words
 # Twilio itself treats as opt-out, opt-in and help, which the default language must list so that the
 # line and Twilio always agree on who has opted out.
@@ -148,6 +155,7 @@ class Language:
     budgets: dict
     whatsapp: dict = field(default_factory=dict)  # whatsapp.yaml: WhatsApp's own words for some sms.yaml texts
     label: dict = field(default_factory=dict)  # label.yaml: the words of the printed handout label
+    crisis: dict = field(default_factory=dict)  # crisis.yaml: phrases, not, connect_words
 
 
 WHATSAPP_LIMIT = 1600  # characters in one Twilio message (error 21617); WhatsApp is not billed in segments
@@ -163,6 +171,9 @@ class Content:
     answers: tuple[str, ...] = field(default=())
     language_keys: dict[str, str] = field(default_factory=dict)
     sender: Contact | None = None  # {line.name} and {line.phone}: see SENDER
+    crisis_numbers: dict[str, str] = field(default_factory=dict)  # {"lifeline": "988", "emergency": "911"}
+    crisis_key: str = "1"  # pressed after the crisis message: connect to the lifeline now
+    crisis_words: CrisisWords = field(default_factory=lambda: CrisisWords({}))  # every language's, for texts and speech
 
     @property
     def text_contacts(self) -> dict[str, Contact]:
@@ -170,8 +181,12 @@ class Content:
         return {**self.contacts, SENDER: self.sender} if self.sender else self.contacts
 
     def render_sms(self, text: str, texts: dict, channel: str = "sms", lang: str | None = None) -> str:
-        """A text in ``lang`` filled in for ``channel``: by SMS in GSM-7 (sms_form), on WhatsApp exactly as written."""
-        filled = render_sms(text, self.text_contacts, texts, lang)
+        """A text in ``lang`` filled in for ``channel``: by SMS in GSM-7 (sms_form), on WhatsApp exactly as
+        written. The crisis numbers ({crisis.lifeline}) are this content's, and ``lang`` defaults to the
+        language whose sms.yaml ``texts`` is, so that no caller has to pass either."""
+        if lang is None:
+            lang = next((code for code, language in self.languages.items() if language.sms is texts), None)
+        filled = render_sms(text, self.text_contacts, texts, lang, self.crisis_numbers)
         return filled if channel == "whatsapp" else sms_form(filled)
 
     def kind(self, target: str) -> Kind:
@@ -398,6 +413,8 @@ def _check_placeholders(check, path, key, text, contacts, allow_key):
         if name == CARE_NOTE and path.name == "sms.yaml" and key != CARE_NOTE:
             continue
         contact, _, part = name.partition(".")
+        if contact == "crisis" and part in CRISIS_NUMBERS:
+            continue
         if contact == SENDER and SENDER in contacts:
             if part not in SENDER_PARTS:
                 check.add(path, key, f"unknown placeholder {{{name}}} (the sender has {{line.name}} and {{line.phone}})")
@@ -416,9 +433,12 @@ def _check_placeholders(check, path, key, text, contacts, allow_key):
         check.add(path, key, "has an unmatched { or }")
 
 
-def _language(check, root, code, menus, always, contacts, reference: Language | None, sender: Contact | None = None) -> Language:
+def _language(
+    check, root, code, menus, always, contacts, reference: Language | None, sender: Contact | None = None, numbers: dict | None = None
+) -> Language:
     vpath, spath = root / code / "voice.yaml", root / code / "sms.yaml"
     voice, sms = check.load(vpath), check.load(spath)
+    crisis = _crisis_words(check, root / code / "crisis.yaml")
     answers = voice.get("answers") if isinstance(voice.get("answers"), dict) else {}
     if voice and not answers:
         check.add(vpath, "answers", "is missing or empty")
@@ -461,7 +481,7 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
     for key, text in _texts(voice):
         if key.startswith(NOT_MESSAGES):
             continue
-        allow_key = key.startswith(("choices.", "always_hints.", "language_offer"))
+        allow_key = key.startswith(("choices.", "always_hints.", "language_offer", "crisis.offer"))
         _check_placeholders(check, vpath, key, text, contacts, allow_key)
         if len(text) > 2500:
             check.add(vpath, key, f"is {len(text)} characters; one <Say> takes at most about 2,500")
@@ -486,7 +506,7 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
         if key.startswith(NOT_MESSAGES):
             continue
         _check_placeholders(check, spath, key, text, text_contacts, allow_key=False)
-        rendered = sms_form(render_sms(text, text_contacts, sms, code))
+        rendered = sms_form(render_sms(text, text_contacts, sms, code, numbers))
         bad = gsm.bad_characters(rendered)
         if bad:
             shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in bad)
@@ -500,7 +520,7 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
             check.add(spath, key, f"is {count} segments ({len(rendered)} characters); its budget is {budget}")
         if not text.strip():
             check.add(spath, key, "is empty")
-    whatsapp = _whatsapp(check, root / code / "whatsapp.yaml", sms, text_contacts)
+    whatsapp = _whatsapp(check, root / code / "whatsapp.yaml", sms, text_contacts, numbers)
     label_words = _label(check, root / code / "label.yaml", sms)
     if reference is not None and label_words and not reference.label:
         check.add(root / code / "label.yaml", "", f"{reference.code}/label.yaml is missing: a label needs both")
@@ -518,7 +538,7 @@ def _language(check, root, code, menus, always, contacts, reference: Language | 
                 check.add(path, key, f"is missing; {reference.code}/{label}.yaml has it")
             for key in sorted(mine_keys - their_keys):
                 check.add(path, key, f"is not in {reference.code}/{label}.yaml")
-    return Language(code=code, voice=voice, sms=sms, budgets=budgets, whatsapp=whatsapp, label=label_words)
+    return Language(code=code, voice=voice, sms=sms, budgets=budgets, whatsapp=whatsapp, label=label_words, crisis=crisis)
 
 
 LABEL_TEXTS = ("about", "call_or_text", "keyword", "local", "scan_call", "scan_text")
@@ -553,7 +573,7 @@ def message_keys(sms: dict) -> list[str]:
     return [*SMS_TEXTS, *(f"answers.{t}" for t in topics if isinstance(t, str))]
 
 
-def _whatsapp(check: _Checker, path: Path, sms: dict, contacts: dict[str, Contact]) -> dict[str, str]:
+def _whatsapp(check: _Checker, path: Path, sms: dict, contacts: dict[str, Contact], numbers: dict | None = None) -> dict[str, str]:
     """whatsapp.yaml (optional): WhatsApp's own words for some texts, where they help (HELP and STOP
     speak of WhatsApp, not texts). Every other text goes out on WhatsApp as sms.yaml writes it."""
     if not path.is_file():
@@ -569,11 +589,31 @@ def _whatsapp(check: _Checker, path: Path, sms: dict, contacts: dict[str, Contac
             check.add(path, key, "is empty")
             continue
         _check_placeholders(check, path, key, text, contacts, allow_key=False)
-        rendered = render_sms(text, contacts, sms)
+        rendered = render_sms(text, contacts, sms, numbers=numbers)
         if len(rendered) > WHATSAPP_LIMIT:
             check.add(path, key, f"is {len(rendered)} characters; one WhatsApp message takes at most {WHATSAPP_LIMIT}")
         found[key] = text
     return found
+
+
+def _crisis_words(check: _Checker, path: Path) -> dict:
+    """crisis.yaml: the phrases that bring the crisis message, the near misses taken out first, the words for yes."""
+    words = check.load(path)
+    if not words:
+        return {}
+    for name in CRISIS_LISTS:
+        items = words.get(name)
+        if name == "phrases" and not items:
+            check.add(path, name, "is missing or empty: the words that bring the crisis message")
+        elif items is not None and (not isinstance(items, list) or not all(isinstance(i, str) and crisis_fold(i).strip() for i in items)):
+            check.add(path, name, "must be a list of words or phrases, each with a letter")
+    for name in sorted(set(map(str, words)) - set(CRISIS_LISTS)):
+        check.add(path, str(name), f"is not one of {', '.join(CRISIS_LISTS)} (quote yes and no: unquoted, YAML reads them as true/false)")
+    phrases = [crisis_fold(p) for p in words.get("phrases") or [] if isinstance(p, str)]
+    for miss in words.get("not") or []:
+        if isinstance(miss, str) and not any(p in crisis_fold(miss) for p in phrases):
+            check.add(path, "not", f"{miss!r} holds none of the phrases, so taking it out changes nothing")
+    return words
 
 
 def _check_hours_words(check: _Checker, path: Path, words) -> None:
@@ -602,10 +642,13 @@ def local_info(words: dict, contacts: dict[str, Contact]) -> str:
     return words.get("local_info", "") if "local" in contacts else ""
 
 
-def render_sms(text: str, contacts: dict[str, Contact], texts: dict | None = None, lang: str | None = None) -> str:
+def render_sms(
+    text: str, contacts: dict[str, Contact], texts: dict | None = None, lang: str | None = None, numbers: dict | None = None
+) -> str:
     """Fill the placeholders of a text message (``texts``: its sms.yaml, in ``lang``: its web sites and
-    how it prints numbers) and fold YAML whitespace. A contact's name is given as written: sms_form
-    writes it in its closest GSM-7 form for SMS ("Clínica San José" -> "Clinica San José")."""
+    how it prints numbers; ``numbers``: the crisis numbers, {crisis.lifeline}) and fold YAML whitespace.
+    A contact's name is given as written: sms_form writes it in its closest GSM-7 form for SMS
+    ("Clínica San José" -> "Clinica San José")."""
     texts = texts or {}
 
     def sub(match):
@@ -616,6 +659,8 @@ def render_sms(text: str, contacts: dict[str, Contact], texts: dict | None = Non
         if match.group(1) in SMS_LISTS:
             return sms_list(match.group(1), texts)
         contact, _, part = match.group(1).partition(".")
+        if contact == "crisis" and numbers and part in numbers:
+            return numbers[part]
         c = contacts.get(contact)
         if c is None:
             return match.group(0)
@@ -730,6 +775,7 @@ def load(root: Path, region: str = "US", local: dict | None = None, line_name: s
     reference_voice = check.load(root / DEFAULT_LANGUAGE / "voice.yaml")
     if check.problems:  # a file that cannot be read: report that alone, not its consequences
         raise ContentError(check.problems)
+    numbers = _crisis_numbers(check, contacts_path, raw_contacts.pop("crisis", None))
     contacts = _contacts(check, contacts_path, raw_contacts, region)
     for name in sorted(set(contacts) & set(OPTIONAL_CONTACTS)):
         check.add(contacts_path, name, "is configured by the deployment (IVR_LOCAL_*), not here")
@@ -740,6 +786,11 @@ def load(root: Path, region: str = "US", local: dict | None = None, line_name: s
     # Leave out the choices that lead to an optional contact this deployment has not configured.
     menus = {name: {k: t for k, t in opts.items() if t in contacts or t not in OPTIONAL_CONTACTS} for name, opts in menus.items()}
     language_keys = _language_keys(check, menu_path, raw_menu, menus, always)
+    crisis_key = str(raw_menu.get("crisis", ""))
+    if crisis_key not in KEYS:
+        check.add(menu_path, "crisis", "must be a key from 1 to 9: the one that connects a caller in distress to the lifeline")
+    elif crisis_key in always:
+        check.add(menu_path, "crisis", f"key {crisis_key} is an 'always' key, which must keep working after the crisis message")
     for clash in sorted(set(menus) & (answers | set(contacts) | set(ACTIONS))):
         check.add(menu_path, f"menus.{clash}", "a menu cannot share its name with an answer, contact or action")
     languages: dict[str, Language] = {}
@@ -752,7 +803,7 @@ def load(root: Path, region: str = "US", local: dict | None = None, line_name: s
     sender = _sender(contacts, always, line_name)
     for code in codes:
         reference = languages.get(DEFAULT_LANGUAGE)
-        languages[code] = _language(check, root, code, menus, always, contacts, reference, sender)
+        languages[code] = _language(check, root, code, menus, always, contacts, reference, sender, numbers)
         if languages[code].sms:
             _sms_keywords(check, root / code / "sms.yaml", languages[code].sms, code == DEFAULT_LANGUAGE)
         if len(codes) > 1 and code not in language_keys:
@@ -769,6 +820,9 @@ def load(root: Path, region: str = "US", local: dict | None = None, line_name: s
         answers=tuple(reference_voice["answers"]),
         language_keys={code: key for code, key in language_keys.items() if code in languages},
         sender=sender,
+        crisis_numbers=numbers,
+        crisis_key=crisis_key,
+        crisis_words=CrisisWords({code: language.crisis for code, language in languages.items()}),
     )
 
 
@@ -779,6 +833,22 @@ def _sender(contacts: dict[str, Contact], always: dict[str, str], line_name: str
     if own is None:
         return None
     return Contact(name=SENDER, phone=own.phone, display=own.display, spoken=own.spoken, web=own.web, label=line_name)
+
+
+def _crisis_numbers(check: _Checker, path: Path, raw) -> dict[str, str]:
+    """contacts.yaml ``crisis``: the short numbers the crisis message gives (988, 911), digits only."""
+    if not isinstance(raw, dict):
+        check.add(path, "crisis", f"must give {' and '.join(CRISIS_NUMBERS)} (the numbers the crisis message gives)")
+        return {}
+    numbers = {}
+    for name in CRISIS_NUMBERS:
+        value = str(raw.get(name) or "").strip()
+        if not re.fullmatch(r"[0-9]{3,15}", value):
+            check.add(path, f"crisis.{name}", f"{value!r} must be the digits to dial, such as 988 or 911")
+        numbers[name] = value
+    for name in sorted(set(map(str, raw)) - set(CRISIS_NUMBERS)):
+        check.add(path, f"crisis.{name}", f"is not one of {', '.join(CRISIS_NUMBERS)}")
+    return numbers
 
 
 def _language_keys(check: _Checker, path: Path, raw: dict, menus: dict, always: dict) -> dict[str, str]:

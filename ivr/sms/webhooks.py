@@ -7,7 +7,11 @@ stored or logged; the log line and the usage counts get the matched keyword only
 WhatsApp comes to the same webhook, with ``From``/``To`` as ``whatsapp:+1...``. It gets the same
 keywords and answers. Its opt-outs are the line's alone: Twilio's built-in STOP covers SMS only, so
 on WhatsApp the line always confirms STOP and START itself, and an opted-out WhatsApp user gets
-nothing, not even HELP, until START. Opt-outs are per channel: an SMS STOP does not silence WhatsApp.
+nothing, not even HELP, until START (but for the crisis text, below). Opt-outs are per channel: an SMS STOP does not silence WhatsApp.
+
+A text whose words sound like a crisis (prompts/<lang>/crisis.yaml) gets the crisis text first and
+only, on either channel, even from a number opted out there (it answers their own message, as HELP
+does by SMS), and is counted as a crisis event that carries no number hash. Its words are never kept.
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ def inbound():
     channel, number = split_address(form.get("From"))
     replies = the_line.for_number(form.get("To")).sms  # the number's own line: its name and contact
     body = _body(form)
+    crisis = replies.content.crisis_words.language_of(body)
+    if crisis:  # before anything else, opted out or not: the one reply is the offer of help
+        weblog.note(keyword="crisis", lang=crisis, channel=channel if channel != Channel.SMS else None, outcome="crisis")  # never the words
+        return twiml(replies.reply(crisis, "crisis", channel))
     match = replies.matcher.match(body)
     sender = the_line.hash_number(number) if (number or "").strip() else None  # one hash per person, on any channel
     opted_out, remembered = _texter(the_line, sender, channel)

@@ -6,7 +6,9 @@ began, an answer was heard, a transfer started or ended, a text was asked for, a
 the language, the topic, the outcome, the time, and at most a keyed hash of the number (only on the
 first event of a call and on inbound texts; the other events of a call carry a keyed hash of its
 CallSid instead). Never the number, never a message body: the SMS route notes the keyword it
-matched, never what was typed.
+matched, never what was typed. A crisis event (the safety net: a text or words at a menu that sound
+like a crisis) carries neither a number hash nor a call reference: the channel, the language, what
+happened next and the time, so that it can be counted and never tied to a caller or texter.
 
 The request itself only puts a small tuple on a bounded in-process queue (a few microseconds); a
 writer thread turns the tuples into rows and inserts them in batches, adding each batch to the
@@ -79,7 +81,12 @@ def describe(channel: str, endpoint: str | None, view_args: dict | None, notes: 
     outcome = notes.get("outcome")
     choice = notes.get("choice")
     event: dict = {"event": view or "unknown", "topic": choice, "outcome": outcome}
-    if channel in (Channel.SMS, Channel.WHATSAPP):
+    crisis = str(outcome or "")
+    if crisis == "crisis" or crisis.startswith("crisis_"):  # offered; then connect, declined, or the dial's end
+        event.update(
+            event="crisis", topic=None, outcome="offered" if crisis == "crisis" else crisis.removeprefix("crisis_").removeprefix("dial_")
+        )
+    elif channel in (Channel.SMS, Channel.WHATSAPP):
         event.update(event="text_in", keyword=notes.get("keyword"), topic=notes.get("topic", choice))
     elif outcome == "error":
         event.update(event="error", topic=None, outcome=notes.get("error"))
@@ -93,7 +100,7 @@ def describe(channel: str, endpoint: str | None, view_args: dict | None, notes: 
         event.update(event="fallback", topic=None, outcome=notes.get("error_code") or "fallback")
     elif view == "menu":
         event.update(event="menu", topic=notes.get("menu"))
-    elif view == "choose":
+    elif view in ("choose", "crisis"):  # an "always" key after the crisis message is a choice like any other
         event["input"] = notes.get("input")
         kind = str(outcome or "")
         if kind == "answer":
@@ -181,7 +188,7 @@ class UsageRecorder:
         if row["event"] in ("call", "text_in"):
             number = normalise(split_address(caller)[1], self.hash_number.region)  # one hash per person, on any channel
             row["number_hash"] = self.hash_number.keyed(number) if number else None  # normalised once, not twice
-        if call_sid:
+        if call_sid and row["event"] != "crisis":  # a crisis is never tied to a call, so never to a number
             row["call_ref"] = self.hash_number.keyed(f"call:{call_sid}".strip())[:32]
         return row
 

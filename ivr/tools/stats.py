@@ -164,9 +164,12 @@ def _assemble(start: date, end: date, tallies: dict) -> dict:
     stops: Counter = Counter()
     replies: Counter = Counter()
     other: Counter = Counter()
+    crisis: dict[str, Counter] = defaultdict(Counter)
     calls = numbered = texts_in = 0
     for channel, event, topic, outcome, keyword, count, with_number in tallies["grouped"]:
-        if event == "call":
+        if event == "crisis":  # the safety net: how often, by channel and what happened next; nothing else is kept
+            crisis[channel][outcome or "?"] += count
+        elif event == "call":
             calls += count
             numbered += with_number
         elif event == "answer":
@@ -243,6 +246,7 @@ def _assemble(start: date, end: date, tallies: dict) -> dict:
             "in_force_now_by_channel": ranked(Counter(opted_out_now)),
         },
         "problems": ranked(other),
+        "crisis": {channel: ranked(c) for channel, c in sorted(crisis.items())},
         "per_day": [{"day": d, **{k: c[k] for k in ("calls", "texts_in", "texts_asked")}} for d, c in sorted(per_day.items())],
     }
 
@@ -287,6 +291,11 @@ def format_table(data: dict) -> str:
     if not data.get("line"):
         out += _table("By line", ("line", "calls", "texts in"), [(k, v["calls"], v["texts_in"]) for k, v in data["lines"].items()])
     out += _table("Texts received, by channel", ("channel", "count"), list(texts_in["channels"].items()))
+    out += _table(
+        "Crisis messages (the safety net; no numbers, no words)",
+        ("channel", "what happened", "count"),
+        [(ch, k, v) for ch, c in data["crisis"].items() for k, v in c.items()],
+    )
     out += _table("Calls by language", ("language", "calls"), list(calls["languages"].items()))
     topics = [(t["topic"], t["heard"], t["repeated"], t["texted"]) for t in data["topics"]]
     out += _table("Topics by popularity", ("topic", "heard", "repeated", "texted"), topics)

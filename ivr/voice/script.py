@@ -113,7 +113,7 @@ class VoiceScript:
         self.content = content
         self.lang = lang
         self.words = content.languages[lang].voice
-        self.speaker = Speaker(self.words, rate, content.contacts)
+        self.speaker = Speaker(self.words, rate, content.contacts, lang, content.crisis_numbers)
         self.siblings = siblings if siblings is not None else {lang: self}  # every language's script, this one too
         known = set(content.menus) | set(content.answers) | set(content.contacts) | set(ACTIONS) | {"main"}
         self.understander = Understander(self.words, known=known, transfers=frozenset(content.contacts))
@@ -360,6 +360,37 @@ class VoiceScript:
             return self.render(Plan((("plain", (self.said("goodbye"),)),), "hangup"))
         return self.menu("after_failed_transfer", lead=self.transfer_failed_lead(status))
 
+    # --- the safety net ------------------------------------------------------------------------------
+    def plan_crisis(self) -> Plan:
+        key = self.content.crisis_key
+        said = (self.said("crisis.message"), self.said("crisis.offer", offers=key, key=self._key_name(key)))
+        return Plan((("menu", said),), "redirect")
+
+    @cache
+    def crisis(self, back_to: str, answer: str | None = None, contact: str | None = None, welcome: bool = False) -> XML:
+        """The crisis message and the one key that connects to the lifeline now; then the menu the caller was at.
+
+        Said inside a <Gather>, so a key cuts it short; the "always" keys still work (webhooks.crisis);
+        silence goes back to the menu ``back_to``, as before.
+        """
+        context = {"answer": answer, "contact": contact, "welcome": int(welcome)}
+        return self.render(self.plan_crisis(), back_to, self.url("crisis", back_to, **context), self.url("menu", back_to, **context))
+
+    def crisis_transfer(self, caller_id: str | None) -> XML:
+        response = VoiceResponse()
+        self._append(response, (self.said("crisis.connecting"),))
+        dial = Dial(caller_id=caller_id, timeout=self.dial_timeout, action=self.url("lifeline", "done"), method="POST")
+        dial.number(self.content.crisis_numbers["lifeline"])
+        response.append(dial)
+        return response.to_xml().encode()
+
+    @cache
+    def crisis_transfer_done(self, status: DialOutcome) -> XML:
+        """After the call to the lifeline: goodbye when it was answered, else say so and go on at the main menu."""
+        if status is DialOutcome.COMPLETED:
+            return self.transfer_done(status)
+        return self.menu("main", lead=("crisis.not_connected",))
+
     @cache
     def fallback(self) -> XML:
         """For Twilio's Fallback URL: no database, no REST call, just a way to a person, in every language."""
@@ -431,6 +462,9 @@ class VoiceScript:
             render(f"text.{outcome}", self.text_outcome(outcome))
         for status in DialOutcome:
             render("transfer", self.transfer_done(status))
+            render("crisis", self.crisis_transfer_done(status))
+        render("crisis", self.crisis("main"))
+        render("crisis", self.crisis_transfer(None))
         problems += self._recording_problems()
         if problems:
             raise ContentError(list(dict.fromkeys(problems)))  # each once, however many renderings repeat it

@@ -12,14 +12,16 @@ from ivr.content.prompts import PLACEHOLDER, Contact, contact_part, local_info
 class Speaker:
     """Says prompt text for one language."""
 
-    def __init__(self, words: dict, rate: str, contacts: dict[str, Contact], lang: str | None = None):
-        """``words``: the language's voice.yaml; ``lang``: its folder in prompts/ (default: from its ``language``, es-US -> es)."""
+    def __init__(self, words: dict, rate: str, contacts: dict[str, Contact], lang: str | None = None, numbers: dict | None = None):
+        """``words``: the language's voice.yaml; ``lang``: its folder in prompts/ (default: from its ``language``, es-US -> es);
+        ``numbers``: the crisis numbers ({crisis.lifeline}: 988), said digit by digit."""
         self.voice = words["voice"]
         self.language = words["language"]
         self.lang = lang or self.language.split("-")[0].lower()
         self.rate = rate
         self.contacts = contacts
         self.words = words
+        self.numbers = numbers or {}
 
     def say(self, *texts: str, **fill) -> Say:
         """One <Say> for ``texts`` in order; ``fill`` replaces {name} placeholders such as {key}."""
@@ -38,6 +40,8 @@ class Speaker:
             kind, value = part
             if kind == "pause":
                 prosody.break_(time="1s")
+            elif kind == "digits":
+                prosody.say_as(value, interpret_as="digits")
             else:
                 prosody.say_as(value, interpret_as="telephone")
         if pending:
@@ -56,6 +60,8 @@ class Speaker:
                 yield ("pause", None)
             elif name in fill:
                 yield str(fill[name])
+            elif contact == "crisis" and part in self.numbers:
+                yield ("digits", self.numbers[part])
             elif contact in self.contacts and part == "phone":
                 yield ("phone", self.contacts[contact].spoken)
             elif contact in self.contacts:

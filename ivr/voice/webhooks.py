@@ -85,6 +85,9 @@ def choose(lang: str, name: str):
     if turn.heard_nothing:  # heard nothing that is words: as silence, so the goodbye still comes
         weblog.note(menu=name, input="none", outcome="silence")
         return twiml(script.menu(name, tries=turn.tries + 1, **turn.context))
+    if turn.speech and script.content.crisis_words.language_of(turn.speech):  # before anything else, at any menu
+        weblog.note(menu=name, input=turn.input, outcome="crisis")  # never the words
+        return twiml(script.crisis(name, **turn.context))
     key = turn.digits or script.understander.key_from_speech(turn.speech)  # "nine" chooses a language as 9 does
     other = script.language_for(key) or (script.language_named(turn.speech) if turn.speech and not turn.digits else None)
     if other is not None:  # at every menu: 9, or the language's name ("español", "English")
@@ -126,6 +129,47 @@ def respond(line: Line, script: VoiceScript, target: str, turn: Turn, answer_by:
 def _caller_id(line: Line, turn: Turn) -> str | None:
     """The number the caller dialled (ours), shown as caller ID on a transfer; None if unusable."""
     return normalise(turn.called, line.settings.default_region)
+
+
+@bp.post("/<lang>/crisis/<name>")
+def crisis(lang: str, name: str):
+    """After the crisis message at menu ``name``: the crisis key (or "yes") connects to the lifeline;
+    an "always" key does what it always does; anything else, or silence, the menu again, as before."""
+    line = current_line()
+    script = _script(line, lang)
+    if name not in script.content.menus:
+        abort(404)
+    turn = _turn(script)
+    words = script.content.crisis_words
+    if turn.speech and words.language_of(turn.speech):
+        weblog.note(menu=name, input=turn.input, outcome="crisis")
+        return twiml(script.crisis(name, **turn.context))
+    key = turn.digits[:1] or (script.understander.key_from_speech(turn.speech) if turn.speech else None)
+    if key == script.content.crisis_key or (turn.speech and words.says_yes(turn.speech, lang)):
+        weblog.note(menu=name, input=turn.input, outcome="crisis_connect")
+        return twiml(script.crisis_transfer(_own_caller_id(line, turn)))
+    if key in script.content.always:
+        target = script.content.always[key]
+        weblog.note(menu=name, input=turn.input, choice=target)
+        reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within)
+        weblog.note(outcome=reply.outcome)
+        return twiml(reply.xml)
+    weblog.note(menu=name, input=turn.input, outcome="crisis_declined")
+    return twiml(script.menu(name, **turn.context))
+
+
+def _own_caller_id(line: Line, turn: Turn) -> str | None:
+    """For the lifeline: the caller's own number when it is one, so that the Lifeline routes the call
+    by the caller's area code and can call back if it drops, as if they had dialled 988; else ours."""
+    return normalise(turn.caller, line.settings.default_region) or _caller_id(line, turn)
+
+
+@bp.post("/<lang>/lifeline/done")
+def lifeline_done(lang: str):
+    script = _script(current_line(), lang)
+    status = DialOutcome.from_twilio(request.form.get("DialCallStatus"))
+    weblog.note(outcome=f"crisis_dial_{status}")
+    return twiml(script.crisis_transfer_done(status))
 
 
 @bp.post("/<lang>/transfer/<contact>/done")

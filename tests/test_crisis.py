@@ -1,0 +1,227 @@
+"""The safety net: words that sound like a crisis, in a text or said at any menu, in English or Spanish,
+get at once a warm message with 988 and 911 (and, in a call, one key to connect to 988 now); then the
+line goes on as before. Counted without content; the words are never stored or logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from ivr.config import ROOT
+from ivr.content import gsm
+from ivr.content import prompts as content
+from ivr.content.crisis import CrisisWords
+from ivr.tools.simulator import Call, FlaskTransport, Texter
+from ivr.tools.stats import report
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
+from tests.instances import usage_rows
+from tests.prompt_edits import edit, problems
+
+LOADED = content.load(ROOT / "prompts")
+WORDS = CrisisWords({code: language.crisis for code, language in LOADED.languages.items()})
+
+ENGLISH = [
+    "I want to die",
+    "i just want to die",
+    "I can't go on",
+    "I can’t go on like this anymore",  # a curly apostrophe, as phones type it
+    "I CANNOT GO ON",
+    "I'm thinking about killing myself",
+    "sometimes I think about suicide",
+    "I feel suicidal",
+    "I want to end my life",
+    "everyone would be better off without me",
+    "I have nothing to live for",
+    "I don't want to live anymore",
+    "I dont want to be alive",
+    "I want to end it all",
+    "I can't take it anymore",
+    "I want to hurt myself",
+    "I don't want to die, I want to kill myself",  # a near miss does not hide what follows it
+]
+SPANISH = [
+    "Quiero morir",
+    "me quiero morir",
+    "ya no quiero vivir",
+    "Ya no puedo más",
+    "estoy pensando en suicidarme",
+    "quiero quitarme la vida",
+    "a veces quiero matarme",
+    "no tengo razón para vivir",
+    "quisiera estar muerta",
+    "no quiero seguir viviendo así",
+    "quiero acabar con todo",
+]
+NEAR_MISSES = [
+    "this traffic is killing me",
+    "I'm dying to know why it came back",
+    "my phone is about to die",
+    "I don't want to die",
+    "I do not want to die",
+    "am I going to die",
+    "I'm scared to die",
+    "my feet are killing me",
+    "I want to die at home, with my family",  # a wish about end-of-life care
+    "end of life care",
+    "what happens at the end of my life",
+    "I killed it at the gym",
+    "I could go on about this",
+    "este tráfico me está matando",
+    "me muero de ganas de verlos",
+    "me muero de hambre",
+    "mi jefe va a matarme",
+    "no quiero morir",
+    "no me quiero morir",
+    "tengo miedo de morir",
+    "quiero morir en casa",
+    "RECUR",
+    "3",
+    "",
+]
+
+
+@pytest.mark.parametrize("words", ENGLISH)
+def test_english_phrasings_are_recognised(words):
+    assert WORDS.language_of(words) == "en"
+
+
+@pytest.mark.parametrize("words", SPANISH)
+def test_spanish_phrasings_are_recognised(words):
+    assert WORDS.language_of(words) == "es"
+
+
+@pytest.mark.parametrize("words", NEAR_MISSES)
+def test_everyday_near_misses_are_not(words):
+    assert WORDS.language_of(words) is None
+
+
+# --- texts ---------------------------------------------------------------------------------------
+@pytest.fixture
+def texter(client):
+    return Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER)
+
+
+def test_a_text_in_crisis_gets_the_warm_message_first_then_the_line_goes_on(texter, line):
+    [reply] = texter.send("I can't go on")
+    assert reply == line.sms.text("en", "crisis")
+    assert "988" in reply and "911" in reply and "Spanish" in reply and "not alone" in reply
+    [menu] = texter.send("RECUR")
+    assert menu == line.sms.text("en", "recur")
+
+
+def test_a_spanish_text_in_crisis_gets_the_spanish_message(texter, line):
+    texter.send("RECUR")  # an English texter who then writes in Spanish
+    [reply] = texter.send("ya no quiero vivir")
+    assert reply == line.sms.text("es", "crisis")
+    assert "llame al 988 (oprima 2 para español)" in reply and "llame al 911" in reply
+
+
+def test_an_opted_out_texter_still_gets_the_crisis_message(texter, line):
+    texter.send("PARAR")
+    assert texter.send("RECUR") == []
+    [reply] = texter.send("I want to die")
+    assert reply == line.sms.text("en", "crisis")
+
+
+def test_the_crisis_texts_are_one_or_two_plain_parts(line):
+    for lang in line.content.languages:
+        text = line.sms.text(lang, "crisis")
+        assert gsm.is_gsm7(text) and gsm.segments(text) <= line.content.languages[lang].budgets["crisis"] <= 2
+
+
+# --- calls ---------------------------------------------------------------------------------------
+def test_words_of_crisis_at_the_main_menu_offer_988_and_one_key_connects(call):
+    c = call().say("I just can't go on anymore")
+    heard = c.text
+    assert heard.startswith("We are so sorry you are going through this.")
+    assert "988" in heard and "911" in heard and "Spanish is available" in heard
+    assert "To be connected to 988 now, press 1." in heard and c.waiting == "gather"
+    c.press("1")
+    assert "Connecting you now to 988" in c.text
+    assert c.dialled[-1]["number"] == "988" and c.dialled[-1]["callerId"] == CALLER  # the caller's own number
+
+
+def test_after_the_message_silence_or_another_key_goes_back_to_where_the_caller_was(call, line):
+    heading = line.script("en").text("menus.again")
+    c = call().press("2").say("I want to die")  # at the "second time" menu
+    assert "988" in c.text
+    c.silence()
+    assert c.text.startswith(heading) and "did not hear" not in c.text  # as before: no silence counted
+    c.say("quiero morirme")  # Spanish words in an English call: the message in the call's language
+    assert "988" in c.text and "We are so sorry" in c.text
+    c.press("5")
+    assert c.text.startswith(heading) and not c.dialled
+
+
+def test_after_the_message_zero_still_reaches_a_person_and_yes_connects(call):
+    c = call().say("I want to kill myself").press("0")
+    assert c.dialled[-1]["number"] == "+18004226237"
+    c = call().say("I want to kill myself").say("yes please")
+    assert c.dialled[-1]["number"] == "988"
+
+
+def test_a_call_to_988_that_does_not_go_through_says_so_and_goes_on(call):
+    c = call().say("suicide").press("1")
+    c.dial_ends("failed")
+    assert "the call to 988 did not go through" in c.text and "Main menu" in c.text
+
+
+def test_in_spanish_after_an_answer_the_message_is_spanish(call):
+    c = call().press("9").press("2").press("3")  # español, segunda vez, cosas que recordar
+    c.say("ya no puedo más")
+    heard = c.text
+    assert heard.startswith("Lamentamos mucho que esté pasando por esto.")
+    assert "oprima 2 para español" in heard and "Para que le comuniquemos ahora con el 988, oprima 1." in heard
+    c.press("1")
+    assert "Le comunicamos con el 988. Tras el saludo, oprima 2 para español." in c.text and c.dialled[-1]["number"] == "988"
+
+
+def test_at_the_welcome_too(call):
+    c = call().say("I want to die")
+    assert "988" in c.text
+    c.silence()
+    assert "Para español, oprima 9." in c.text  # back to the welcome's menu, offer included
+
+
+@pytest.mark.parametrize("words", ["this traffic is killing me", "I'm dying to know why it came back"])
+def test_near_misses_at_a_menu_are_only_not_a_choice(call, words):
+    c = call().press("1").say(words)
+    assert "988" not in c.text and not c.dialled
+
+
+# --- what is kept ----------------------------------------------------------------------------------
+def test_crisis_events_are_counted_with_no_number_no_call_and_no_words(line, client, caplog):
+    caplog.set_level(logging.INFO)
+    texter = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER)
+    texter.send("I want to end my life tonight")
+    c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()
+    c.say("I can't go on").press("1")
+    c.dial_ends("completed")
+    rows = usage_rows(line)
+    crisis = [(r["channel"], r["outcome"]) for r in rows if r["event"] == "crisis"]
+    assert crisis == [("sms", "offered"), ("voice", "offered"), ("voice", "connect"), ("voice", "completed")]
+    assert all(r["number_hash"] is None and r["call_ref"] is None and r["keyword"] is None for r in rows if r["event"] == "crisis")
+    stored = json.dumps([list(r.values()) for r in rows], default=str).lower()
+    logged = caplog.text.lower()
+    for word in ("end my life", "tonight", "go on", "cant"):
+        assert word not in stored and word not in logged
+    data = report(line.storage, rows[0]["at"].date(), rows[-1]["at"].date())
+    assert data["crisis"] == {"sms": {"offered": 1}, "voice": {"completed": 1, "connect": 1, "offered": 1}}
+
+
+# --- the words are data, checked at start-up ---------------------------------------------------------
+def test_crisis_words_and_numbers_are_checked_at_start_up(prompts):
+    edit(prompts / "contacts.yaml", 'lifeline: "988"', 'lifeline: "9 8 8"')
+    edit(prompts / "en" / "crisis.yaml", "  - want to die in my sleep\n", "  - want to die in my sleep\n  - zebra crossing\n")
+    edit(prompts / "menu.yaml", 'crisis: "1"', 'crisis: "0"')
+    found = problems(prompts)
+    assert ("prompts/contacts.yaml", "crisis.lifeline", "'9 8 8' must be the digits to dial, such as 988 or 911") in found
+    assert ("prompts/en/crisis.yaml", "not", "'zebra crossing' holds none of the phrases, so taking it out changes nothing") in found
+    assert any(f == "prompts/menu.yaml" and k == "crisis" for f, k, _ in found)
+
+
+def test_a_language_without_crisis_words_stops_start_up(prompts):
+    (prompts / "es" / "crisis.yaml").unlink()
+    assert ("prompts/es/crisis.yaml", "", "file is missing") in problems(prompts)
