@@ -8,13 +8,16 @@ import json
 import logging
 
 import pytest
+from sqlalchemy import select
 
 from ivr.config import ROOT
 from ivr.content import gsm
 from ivr.content import prompts as content
 from ivr.content.crisis import CrisisWords
+from ivr.store.storage import usage_daily, usage_seen
+from ivr.tools.admin import _tiles
 from ivr.tools.simulator import Call, FlaskTransport, Texter
-from ivr.tools.stats import report
+from ivr.tools.stats import format_table, report, report_from_events
 from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
 from tests.instances import usage_rows
 from tests.prompt_edits import edit, problems
@@ -209,6 +212,39 @@ def test_crisis_events_are_counted_with_no_number_no_call_and_no_words(line, cli
         assert word not in stored and word not in logged
     data = report(line.storage, rows[0]["at"].date(), rows[-1]["at"].date())
     assert data["crisis"] == {"sms": {"offered": 1}, "voice": {"completed": 1, "connect": 1, "offered": 1}}
+    # Issue 17's per-day counts hold them (the report above reads nothing else), as the events say, and
+    # with nothing that tells people apart: no numbered events, no first-of-the-day rows.
+    assert report_from_events(line.storage, rows[0]["at"].date(), rows[-1]["at"].date())["crisis"] == data["crisis"]
+    with line.storage.engine.connect() as conn:
+        daily = conn.execute(select(usage_daily).where(usage_daily.c.event == "crisis")).mappings().all()
+        seen = conn.execute(select(usage_seen)).mappings().all()
+    assert sorted((r["channel"], r["outcome"], r["events"], r["numbered"], r["keyword"], r["topic"]) for r in daily) == [
+        ("sms", "offered", 1, 0, "", ""),
+        ("voice", "completed", 1, 0, "", ""),
+        ("voice", "connect", 1, 0, "", ""),
+        ("voice", "offered", 1, 0, "", ""),
+    ]
+    # The caller is counted by the call's own events; the texter, whose one text was a crisis, not at all.
+    assert {r["measure"] for r in seen} == {"callers", "call_language"}
+    table = format_table(data)
+    assert "Crisis messages (the safety net; no numbers, no words)" in table and "voice    connect" in table
+    assert ("crisis messages", 2, "the safety net, by call or text; calls put through to 988: 1") in _tiles(data)
+
+
+def test_on_whatsapp_an_opted_out_user_gets_the_crisis_message_as_written_and_nothing_more(client, line):
+    wa = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=f"whatsapp:{CALLER}", to=f"whatsapp:{OUR_NUMBER}")
+    wa.send("STOP")
+    assert wa.send("RECUR") == [] and wa.send("HELP") == []  # opted out on WhatsApp: nothing, not even HELP
+    [reply] = wa.send("quisiera estar muerta")
+    assert reply == line.sms.text("es", "crisis", "whatsapp")
+    assert "llame al 988 (oprima 2 para español)" in reply and "911" in reply
+    [english] = wa.send("I feel suicidal")
+    assert english == line.sms.text("en", "crisis", "whatsapp") and "988" in english
+    assert wa.send("RECUR") == []  # still opted out: the crisis text answered their own message only
+    rows = usage_rows(line)
+    crisis = [r for r in rows if r["event"] == "crisis"]
+    assert [(r["channel"], r["language"], r["outcome"]) for r in crisis] == [("whatsapp", "es", "offered"), ("whatsapp", "en", "offered")]
+    assert all(r["number_hash"] is None and r["call_ref"] is None and r["keyword"] is None for r in crisis)
 
 
 # --- the words are data, checked at start-up ---------------------------------------------------------

@@ -106,6 +106,11 @@ def _tiles(data: dict) -> list[tuple[str, int, str]]:
         ("texts received", data["texts_in"]["total"], f"{data['texts_in']['daily_unique_texters']} different phones, counted day by day"),
         ("numbers texted", sum(sent.values()), f"{delivered} delivered, {failed} failed, {waiting} not yet known"),
         ("opt-outs", data["opt_outs"]["new"], f"{data['opt_outs']['in_force_now']} opted out now"),
+        (
+            "crisis messages",
+            sum(c.get("offered", 0) for c in data["crisis"].values()),
+            f"the safety net, by call or text; calls put through to 988: {data['crisis'].get('voice', {}).get('connect', 0)}",
+        ),
     ]
 
 
