@@ -21,18 +21,24 @@ import sys
 
 def _problems() -> str | None:
     """The start-up problems, one per line, or None when the line can start."""
-    from ivr.tools.prompts_check import check
+    from ivr.tools.prompts_check import check, problem_lines
 
     problems = check().problems
     if not problems:
         return None
-    return "\n".join(f"  {file}: {key}: {reason}" if key else f"  {file}: {reason}" for file, key, reason in problems)
+    return "\n".join(problem_lines(problems))
 
 
 def on_starting(server):
     problems = _problems()
     if problems:
         sys.exit(f"The line cannot start:\n{problems}")  # printed on stderr; gunicorn exits with status 1
+    from ivr.app import unsigned_warning
+    from ivr.config import load_settings
+
+    warning = unsigned_warning(load_settings())
+    if warning:  # here, once: this is where webhooks are served (not in every flask command)
+        server.log.warning(warning)
 
 
 def post_worker_init(worker):
@@ -55,3 +61,6 @@ def when_ready(server):
         reload()
 
     server.reload = checked_reload
+    banner = os.environ.get("IVR_SERVE_BANNER")
+    if banner:  # dev.py serve: how to try the line, once gunicorn listens (its own lines are off: --log-level warning)
+        print(banner, flush=True)

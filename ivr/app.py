@@ -19,8 +19,6 @@ from ivr.store.usage import UsageRecorder
 from ivr.twilio_client import TwilioSender
 from ivr.voice.script import build_scripts
 
-log = logging.getLogger("ivr")
-
 
 def build_line(settings: Settings, storage: Storage | None = None, sender: TwilioSender | None = None, clock=None) -> Line:
     """Load and check prompts/ for each line, render every answer, open storage. Raises ContentError or ConfigError."""
@@ -97,11 +95,6 @@ def create_app(settings: Settings | None = None, **services) -> Flask:
         n = settings.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
     build_line(settings, **services).init_app(app)
-    if not settings.auth_token:
-        if settings.dev_mode:
-            log.warning("no TWILIO_AUTH_TOKEN: development mode, unsigned webhooks accepted from loopback only")
-        else:
-            log.warning("no TWILIO_AUTH_TOKEN: every webhook will be refused (403)")
 
     from ivr import sms, store, tools, voice  # here: each package's init_app, once the line exists
 
@@ -136,6 +129,19 @@ def create_commands_app(error: Exception) -> Flask:
 
     tools.init_commands(app)
     return app
+
+
+def unsigned_warning(settings: Settings) -> str | None:
+    """What to say where webhooks are served (gunicorn's master, once) when no signature can be checked.
+
+    Not said by create_app: every ``flask --app app`` command builds the app too, and a practice
+    tool (call, text, stats, twilio setup) serves no webhook, so the warning would be wrong there.
+    """
+    if settings.auth_token:
+        return None
+    if settings.dev_mode:
+        return "no TWILIO_AUTH_TOKEN: development mode, unsigned webhooks accepted from loopback only"
+    return "no TWILIO_AUTH_TOKEN: every webhook will be refused (403); set it to the Twilio account's auth token"
 
 
 def _configure_logging() -> None:

@@ -15,7 +15,11 @@ SHORTHAND_SETTINGS = ("IVR_LOCAL_NAME", "IVR_LOCAL_PHONE", "IVR_LOCAL_HOURS", "I
 
 
 class ConfigError(ValueError):
-    """A setting is present but unusable."""
+    """A setting is present but unusable. ``causes``: the variables that make it so, when the message names another."""
+
+    def __init__(self, message: str, causes: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.causes = causes
 
 
 def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
@@ -128,6 +132,21 @@ def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
     return raw
 
 
+def _check_local_contact(env: dict, settings: Settings) -> None:
+    """IVR_LOCAL_NAME and IVR_LOCAL_PHONE go together; hours and web belong to them. One error names what is missing."""
+    if settings.lines_file:
+        return
+    if settings.local_phone and not settings.local_name:
+        raise ConfigError(
+            "IVR_LOCAL_NAME: is not set; IVR_LOCAL_PHONE needs it (the name the menu and texts give for that number)", ("IVR_LOCAL_PHONE",)
+        )
+    if settings.local_name and not settings.local_phone:
+        raise ConfigError("IVR_LOCAL_PHONE: is not set; IVR_LOCAL_NAME needs it (the number the menu connects to)", ("IVR_LOCAL_NAME",))
+    for name in ("IVR_LOCAL_HOURS", "IVR_LOCAL_WEB"):
+        if env.get(name, "").strip() and not settings.local_name:
+            raise ConfigError(f"{name}: is set without IVR_LOCAL_NAME and IVR_LOCAL_PHONE, the contact it belongs to", (name,))
+
+
 def load_settings(env: dict | None = None, **overrides) -> Settings:
     """Read settings from ``env`` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
@@ -187,6 +206,7 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         raise ConfigError("IVR_REPORT_TIMEOUT must stay below gunicorn's --timeout of 30 s, or /admin's worker is killed first")
     if bool(settings.admin_user) != bool(settings.admin_password):
         raise ConfigError("IVR_ADMIN_USER and IVR_ADMIN_PASSWORD: set both to turn on GET /admin, or neither")
+    _check_local_contact(env, settings)
     if settings.lines_file:
         shorthand = sorted(n for n in (*SHORTHAND_SETTINGS, "IVR_NUMBER_LANGUAGES") if env.get(n, "").strip())
         if shorthand:

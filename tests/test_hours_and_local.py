@@ -135,8 +135,8 @@ def test_local_hours_are_honoured(line_client):
 @pytest.mark.parametrize(
     ("env", "problem"),
     [
-        ({"IVR_LOCAL_PHONE": "555"}, "local.phone: '555' is not a valid phone number"),
-        ({"IVR_LOCAL_HOURS": "weekdays"}, "local.hours"),
+        ({"IVR_LOCAL_PHONE": "555"}, "environment: IVR_LOCAL_PHONE: '555' is not a valid phone number"),
+        ({"IVR_LOCAL_HOURS": "weekdays"}, "environment: IVR_LOCAL_HOURS: 'weekdays': write it like"),
     ],
 )
 def test_a_bad_local_contact_stops_start_up(tmp_path, twilio, env, problem):

@@ -95,9 +95,7 @@ def test_broken_prompts_are_listed_with_file_key_and_reason_and_exit_1(tmp_path,
     assert served.returncode == 1 and "The line cannot start" in served.stderr
     call = flask("call", "--keys", "1", env=env)
     assert call.returncode == 1
-    assert call.stderr.strip().splitlines()[-1] == (
-        f"Error: the line cannot start: prompts/ has {len(found)} problem(s); see: flask --app app prompts check"
-    )
+    assert call.stderr.strip().splitlines() == [f"Error: the line cannot start: {len(found)} problems:", *(f"  {p}" for p in found)]
 
 
 def test_a_text_over_its_budget_shows_its_segments(tmp_path, env):
@@ -125,7 +123,8 @@ def test_missing_credentials_are_notes_not_problems(env):
     env = {**env, "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": ""}
     result = flask("prompts", "check", env=env)
     assert result.returncode == 0
-    assert "TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)" in result.stdout
+    assert "TWILIO_AUTH_TOKEN is not set: the line, when served, refuses every webhook (403)" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr  # no log line: prompts check serves no webhook
 
 
 def test_the_call_time_budget_table_for_each_language(env):

@@ -32,8 +32,8 @@ def replies(output: str) -> list[tuple[str, str, str]]:
             sent = raw[6:]
         elif raw.startswith("line: "):
             reply = raw[6:]
-            if reply == "(no reply)":
-                found.append((sent, "", ""))
+            if reply.startswith("(no reply: "):
+                found.append((sent, "", reply))  # the size line's place holds why there was no reply
                 reply = None
         elif raw.startswith("      [") and reply is not None:
             found.append((sent, reply, raw.strip()[1:-1]))
@@ -64,10 +64,30 @@ def test_a_conversation_opt_out_and_back_in_on_a_throwaway_database(run_text, li
     got = replies(result.output)
     assert [sent for sent, _, _ in got][:2] == ["stop", "RECUR"]
     assert got[1][1] == ""  # after STOP, nothing at all until START
+    # Each silence says why: in the default mode Twilio itself confirms STOP and START, not the line.
+    assert got[0] == (
+        "stop",
+        "",
+        "(no reply: Twilio itself confirms STOP by text (IVR_SMS_OPT_OUT_REPLIES=twilio, the default); the opt-out is recorded)",
+    )
+    assert got[1][2] == "(no reply: this phone opted out, so the line answers nothing but HELP until START, YES or UNSTOP)"
+    assert got[2] == (
+        "START",
+        "",
+        "(no reply: Twilio itself confirms START by text (IVR_SMS_OPT_OUT_REPLIES=twilio, the default); the opt-in is recorded)",
+    )
     last_sent, last_reply, last_size = got[-1]
     assert last_sent == "“recur” please" and last_reply and last_size.endswith("GSM-7")
     with line.storage.engine.connect() as conn:  # the line's own database never saw this texter
         assert conn.execute(select(func.count()).select_from(opt_outs)).scalar_one() == 0
+
+
+def test_in_app_mode_the_line_confirms_stop_itself_and_says_why_a_repeat_gets_nothing(env):
+    result = flask("text", "STOP", "STOP", env={**env, "IVR_SMS_OPT_OUT_REPLIES": "app"})
+    assert result.returncode == 0, result.stderr
+    first, second = replies(result.stdout)
+    assert first[1] and "STOP" not in first[2]  # the line's own confirmation, measured
+    assert second == ("STOP", "", "(no reply: this phone had opted out already)")
 
 
 def test_every_reply_is_measured_as_twilio_bills_it(run_text, client):

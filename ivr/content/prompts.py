@@ -104,7 +104,7 @@ class ContentError(Exception):
     def __init__(self, problems: list[tuple[str, str, str]]):
         self.problems = problems
         lines = [f"{f}: {k}: {r}" if k else f"{f}: {r}" for f, k, r in problems]
-        super().__init__(f"prompts/ has {len(problems)} problem(s):\n  " + "\n  ".join(lines))
+        super().__init__(f"{len(problems)} problem(s) in prompts/ or the settings:\n  " + "\n  ".join(lines))
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -256,28 +256,42 @@ class _Checker:
     def __init__(self, root: Path):
         self.root = root
         self.problems: list[tuple[str, str, str]] = []
+        # Files that could not be read: every check that reads them (or compares with them) would
+        # report their absence dozens of times, so load() reports these alone.
+        self.unreadable: list[tuple[str, str, str]] = []
 
     def add(self, path: Path, key: str, reason: str) -> None:
         self.problems.append((relative_name(self.root, path), key, reason))
 
+    def add_once(self, path: Path, key: str, reason: str) -> None:
+        """A key's problem said once: it replaces an earlier "is missing ..." of the same key, and
+        gives way to any other problem already found for it."""
+        name = relative_name(self.root, path)
+        for i, (f, k, earlier) in enumerate(self.problems):
+            if f == name and k == key:
+                if earlier.startswith("is missing"):
+                    self.problems[i] = (f, k, reason)
+                return
+        self.problems.append((name, key, reason))
+
+    def _unreadable(self, path: Path, reason: str) -> dict:
+        self.add(path, "", reason)
+        self.unreadable.append(self.problems[-1])
+        return {}
+
     def load(self, path: Path) -> dict:
         if not path.is_file():
-            self.add(path, "", "file is missing")
-            return {}
+            return self._unreadable(path, "file is missing")
         try:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
         except UnicodeDecodeError as exc:
-            self.add(path, "", f"not UTF-8 text ({exc.reason})")
-            return {}
+            return self._unreadable(path, f"not UTF-8 text ({exc.reason})")
         except yaml.YAMLError as exc:
-            self.add(path, "", "not valid YAML: " + " ".join(str(exc).split()))
-            return {}
+            return self._unreadable(path, "not valid YAML: " + " ".join(str(exc).split()))
         if data is None:
-            self.add(path, "", "file is empty")
-            return {}
+            return self._unreadable(path, "file is empty")
         if not isinstance(data, dict):
-            self.add(path, "", "must be a mapping of keys to values")
-            return {}
+            return self._unreadable(path, "must be a mapping of keys to values")
         return data
 
 
@@ -421,12 +435,18 @@ def _check_placeholders(check, path, key, text, contacts, allow_key):
             continue
         if (contact in contacts or contact in OPTIONAL_CONTACTS) and part in CONTACT_PARTS:
             found = contacts.get(contact)
+            # The local contact is the deployment's (IVR_LOCAL_* or a line of IVR_LINES_FILE), not contacts.yaml's.
+            where = "in contacts.yaml"
+            if contact in OPTIONAL_CONTACTS:
+                where = (
+                    f"set {LOCAL_SETTINGS[part]}, or {part}: in IVR_LINES_FILE" if part in LOCAL_SETTINGS else "a local contact has none"
+                )
             if found is not None and part == "hours" and found.hours is None and key != f"transfer.closed.{contact}":
-                check.add(path, key, f"{{{name}}}: {contact} has no hours in contacts.yaml")
+                check.add(path, key, f"{{{name}}}: {contact} has no hours ({where})")
             if found is not None and part == "name" and not found.label:
-                check.add(path, key, f"{{{name}}}: {contact} has no name in contacts.yaml")
+                check.add(path, key, f"{{{name}}}: {contact} has no name ({where})")
             if found is not None and part in SITE_PARTS and not getattr(found, part):
-                check.add(path, key, f"{{{name}}}: {contact} has no {part} in contacts.yaml")
+                check.add(path, key, f"{{{name}}}: {contact} has no {part} ({where})")
             continue
         check.add(path, key, f"unknown placeholder {{{name}}}")
     if text.count("{") != text.count("}"):
@@ -527,7 +547,7 @@ def _language(
     if reference is not None:
         wpath = root / code / "whatsapp.yaml"
         for key in sorted(set(reference.whatsapp) - set(whatsapp)):
-            check.add(wpath, key, f"is missing; {reference.code}/whatsapp.yaml has it")
+            check.add_once(wpath, key, f"is missing; {reference.code}/whatsapp.yaml has it")
         for key in sorted(set(whatsapp) - set(reference.whatsapp)):
             check.add(wpath, key, f"is not in {reference.code}/whatsapp.yaml")
         for label, mine, theirs, path in (("voice", voice, reference.voice, vpath), ("sms", sms, reference.sms, spath)):
@@ -535,7 +555,7 @@ def _language(
                 continue
             mine_keys, their_keys = _flat_keys(mine) - OPTIONAL_KEYS, _flat_keys(theirs) - OPTIONAL_KEYS
             for key in sorted(their_keys - mine_keys):
-                check.add(path, key, f"is missing; {reference.code}/{label}.yaml has it")
+                check.add_once(path, key, f"is missing; {reference.code}/{label}.yaml has it")
             for key in sorted(mine_keys - their_keys):
                 check.add(path, key, f"is not in {reference.code}/{label}.yaml")
     return Language(code=code, voice=voice, sms=sms, budgets=budgets, whatsapp=whatsapp, label=label_words, crisis=crisis)
@@ -780,7 +800,7 @@ def load(root: Path, region: str = "US", local: dict | None = None, line_name: s
     for name in sorted(set(contacts) & set(OPTIONAL_CONTACTS)):
         check.add(contacts_path, name, "is configured by the deployment (IVR_LOCAL_*), not here")
     if local:
-        contacts.update(_contacts(check, Path(local_source), {"local": local}, region))
+        contacts.update(_local_contact(check, local, region, local_source))
     answers = set(map(str, (reference_voice.get("answers") or {}))) if reference_voice else set()
     menus, always = _menus(check, menu_path, raw_menu, answers, set(contacts) | set(OPTIONAL_CONTACTS))
     # Leave out the choices that lead to an optional contact this deployment has not configured.
@@ -809,6 +829,8 @@ def load(root: Path, region: str = "US", local: dict | None = None, line_name: s
         if len(codes) > 1 and code not in language_keys:
             check.add(menu_path, f"languages.{code}", "every language needs the key that chooses it at the welcome")
     _sms_across_languages(check, root, languages)
+    if check.unreadable:  # a file that cannot be read: report it once, not what follows from its absence
+        raise ContentError(check.unreadable)
     if check.problems:
         raise ContentError(check.problems)
     return Content(
@@ -824,6 +846,23 @@ def load(root: Path, region: str = "US", local: dict | None = None, line_name: s
         crisis_key=crisis_key,
         crisis_words=CrisisWords({code: language.crisis for code, language in languages.items()}),
     )
+
+
+# The settings a local contact's parts come from when it is the shorthand (IVR_LOCAL_*), not a line's.
+LOCAL_SETTINGS = {"name": "IVR_LOCAL_NAME", "phone": "IVR_LOCAL_PHONE", "hours": "IVR_LOCAL_HOURS", "web": "IVR_LOCAL_WEB"}
+
+
+def _local_contact(check: _Checker, local: dict, region: str, source: str) -> dict[str, Contact]:
+    """The line's own contact, checked; a problem of the shorthand names its environment variable."""
+    own = _Checker(check.root)
+    found = _contacts(own, Path(source), {"local": local}, region)
+    for file, key, reason in own.problems:
+        part = key.partition(".")[2].partition(".")[0]
+        if source == "settings" and part in LOCAL_SETTINGS:
+            check.problems.append(("environment", LOCAL_SETTINGS[part], reason))
+        else:
+            check.problems.append((file, key, reason))
+    return found
 
 
 def _sender(contacts: dict[str, Contact], always: dict[str, str], line_name: str) -> Contact | None:

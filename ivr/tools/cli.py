@@ -115,13 +115,21 @@ def register(app: Flask) -> None:
         click.echo(f"wrote {out}: the label of {words.name}, {words.dialled}{where} ({', '.join(lang for lang, _ in words.lines)})")
 
     @app.cli.command("migrate")
-    def migrate_command():
+    @click.option("--quiet", is_flag=True, help="Print nothing but errors (dev.py serve uses it).")
+    def migrate_command(quiet):
         """Create or upgrade the database schema (the Procfile's release step)."""
+        import logging
+
+        line = need_line()  # first: when the line cannot start, that is all there is to say
+        # alembic logs each plugin it sets up as it loads (seven INFO lines of nothing); --quiet: its steps too
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        if quiet:
+            logging.getLogger("alembic").setLevel(logging.WARNING)
         from ivr.store.migrate import upgrade  # imported here: alembic logs as it loads
 
-        line = need_line()
         upgrade(line.settings.database_url)
-        click.echo("database schema is up to date")
+        if not quiet:
+            click.echo("database schema is up to date")
 
 
 def _ask(prompt: str) -> str | None:

@@ -1,4 +1,4 @@
-"""What a command says when the line it needs cannot start: one line, and where to look."""
+"""What a command says when the line it needs cannot start: the problems themselves, not a pointer."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from ivr.line import Line, LineNotRunning, current_line
 
 
 def need_line() -> Line:
-    """The running line, or a one-line error when it cannot start (see create_commands_app)."""
+    """The running line, or an error that lists why it cannot start (the first few problems, and how many more)."""
     try:
         return current_line()
     except LineNotRunning as exc:
-        raise click.ClickException(f"{exc}; see: flask --app app prompts check") from None
+        from ivr.tools.prompts_check import cannot_start, check
+
+        report = check()  # the start-up checks again, every one: a setting and prompts/ alike
+        raise click.ClickException(cannot_start(report) if report.problems else str(exc)) from None

@@ -8,6 +8,7 @@ so trying the line neither texts anyone nor changes the real numbers.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import tempfile
@@ -64,9 +65,14 @@ class PracticeLine:
             proxy_count=0,
             dev_mode=False,
         )
+        # One JSON line per request would drown the call: kept here instead of printed (the text tool
+        # reads the last one's outcome to say why the line did not reply).
         self._webhook_log = logging.getLogger("ivr.webhook")
-        self._webhook_level = self._webhook_log.level
-        self._webhook_log.setLevel(logging.WARNING)  # one JSON line per request would drown the call
+        self._webhook_saved = (self._webhook_log.level, self._webhook_log.propagate)
+        self._webhook_lines = _LastLine()
+        self._webhook_log.setLevel(logging.INFO)
+        self._webhook_log.propagate = False
+        self._webhook_log.addHandler(self._webhook_lines)
         self.app = create_app(practice, sender=self.outbox)
         with self.app.app_context():
             self.line = current_line()
@@ -80,10 +86,16 @@ class PracticeLine:
         """A phone that texts the line."""
         return Texter(self.transport, self.token, BASE_URL, sender=sender, to=to)
 
+    def last_outcome(self) -> str:
+        """The outcome field of the last webhook's log line ("" when it had none)."""
+        return self._webhook_lines.fields.get("outcome", "")
+
     def close(self) -> None:
         self.line.usage.flush()  # usage is written by a thread: finish before the database goes
         self.line.storage.engine.dispose()
-        self._webhook_log.setLevel(self._webhook_level)
+        self._webhook_log.removeHandler(self._webhook_lines)
+        self._webhook_log.setLevel(self._webhook_saved[0])
+        self._webhook_log.propagate = self._webhook_saved[1]
         self._folder.cleanup()
 
     def __enter__(self) -> PracticeLine:
@@ -91,6 +103,20 @@ class PracticeLine:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _LastLine(logging.Handler):
+    """Keeps the fields of the last webhook log line (weblog writes each as JSON)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.fields: dict = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.fields = json.loads(record.getMessage())
+        except ValueError:
+            self.fields = {}
 
 
 def _quiet_upgrade(database_url: str) -> None:

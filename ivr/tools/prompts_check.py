@@ -82,8 +82,10 @@ def check(env: dict | None = None) -> Report:
         except ConfigError as exc:
             problem = _setting_problem(exc)
             report.problems.append(problem)
-            if problem[1] in env:
-                del env[problem[1]]
+            causes = [name for name in (*exc.causes, problem[1]) if name in env]
+            if causes:
+                for name in causes:
+                    del env[name]
             else:  # cannot tell which: check the words with only the settings that say where they are
                 settings = load_settings({k: env[k] for k in ("IVR_PROMPTS_DIR", "IVR_DEFAULT_REGION") if k in env})
     report.prompts_dir = str(settings.prompts_dir)
@@ -133,7 +135,7 @@ def _notes(settings: Settings) -> list[str]:
     if not settings.rest_configured:
         notes.append("TWILIO_ACCOUNT_SID or TWILIO_AUTH_TOKEN is not set: texts cannot be sent")
     if not settings.auth_token and not settings.dev_mode:
-        notes.append("TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)")
+        notes.append("TWILIO_AUTH_TOKEN is not set: the line, when served, refuses every webhook (403)")
     if not settings.hash_key:
         notes.append("IVR_HASH_KEY is not set: a key is kept in the instance folder; set one value on every instance")
     return notes
@@ -150,6 +152,26 @@ def _spoken(lang: str, key: str, say, words_per_minute: int) -> SpokenSize:
 def _duration(seconds: float) -> str:
     seconds = round(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+SHOWN_PROBLEMS = 10  # where a command (serve, call ...) cannot start: the first ones; prompts check lists them all
+
+
+def problem_lines(problems: list[tuple[str, str, str]], limit: int | None = None) -> list[str]:
+    """Each problem as "  file: key: reason"; beyond ``limit``, one line that says how many more."""
+    shown = problems if limit is None else problems[:limit]
+    lines = [f"  {f}: {k}: {r}" if k else f"  {f}: {r}" for f, k, r in shown]
+    if len(problems) > len(shown):
+        lines.append(f"  ... and {len(problems) - len(shown)} more (prompts check lists them all)")
+    return lines
+
+
+def cannot_start(report: Report) -> str:
+    """What a command says when the line cannot start: the problems themselves, the first few."""
+    count = len(report.problems)
+    return "\n".join(
+        [f"the line cannot start: {count} problem{'s' if count != 1 else ''}:", *problem_lines(report.problems, SHOWN_PROBLEMS)]
+    )
 
 
 def format_report(report: Report) -> list[str]:
@@ -184,7 +206,7 @@ def format_report(report: Report) -> list[str]:
     lines.append("")
     if report.problems:
         lines.append(f"{len(report.problems)} problem(s): file, key, reason")
-        lines += [f"  {f}: {k}: {r}" if k else f"  {f}: {r}" for f, k, r in report.problems]
+        lines += problem_lines(report.problems)
     else:
         lines.append("No problems found.")
     return lines

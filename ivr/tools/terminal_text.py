@@ -21,13 +21,33 @@ def run_texts(practice: PracticeLine, bodies: list[str], echo: Callable[[str], N
         echo(f"you:  {body}")
         replies = texter.send(body)
         if not replies:
-            echo("line: (no reply)")
+            echo(f"line: (no reply: {why_silent(practice.last_outcome(), practice.line.settings.sms_opt_out_replies)})")
         for reply in replies:
             paragraphs = reply.splitlines() or [""]
             echo(textwrap.fill(paragraphs[0], WIDTH, initial_indent="line: ", subsequent_indent="      "))
             for paragraph in paragraphs[1:]:
                 echo(textwrap.fill(paragraph, WIDTH, initial_indent="      ", subsequent_indent="      "))
             echo(f"      [{size(reply)}]")
+
+
+# Why the line answered a text with nothing, by the outcome of its log line (for the person trying it).
+SILENT = {
+    "opted_out": "the opt-out is recorded; the line sends no confirmation, one is enough",
+    "already_opted_out": "this phone had opted out already",
+    "opted_in": "the opt-in is recorded; the line sends no confirmation, one is enough",
+    "not_opted_out": "this phone had not opted out",
+    "silent_opted_out": "this phone opted out, so the line answers nothing but HELP until START, YES or UNSTOP",
+    "opt_out_not_recorded": "the opt-out could not be recorded (database error)",
+    "opt_in_not_recorded": "the opt-in could not be recorded (database error)",
+}
+
+
+def why_silent(outcome: str, opt_out_replies: str) -> str:
+    reason = SILENT.get(outcome, f"outcome {outcome or 'unknown'}")
+    if outcome in ("opted_out", "opted_in") and opt_out_replies == "twilio":
+        word = "STOP" if outcome == "opted_out" else "START"
+        reason = f"Twilio itself confirms {word} by text (IVR_SMS_OPT_OUT_REPLIES=twilio, the default); " + reason.split("; ")[0]
+    return reason
 
 
 def size(text: str) -> str:
