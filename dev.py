@@ -3,12 +3,14 @@
 
 python3 dev.py serve   # install what is needed, create the SQLite database, run the line on 127.0.0.1:5000
 python3 dev.py test    # install what is needed, lint, run every test (extra arguments go to pytest)
+python3 dev.py flask prompts check   # any flask --app app command, in the project's .venv
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 import venv
@@ -44,30 +46,62 @@ def run(command, env=None) -> None:
         sys.exit(result.returncode)
 
 
-def serve() -> None:
-    ensure_env("requirements.txt")
-    env = {**os.environ, "IVR_DEV_MODE": os.environ.get("IVR_DEV_MODE", "true")}
-    run([BIN / "flask", "--app", "app", "migrate"], env=env)
-    print(
-        f"""
-The line is running on http://127.0.0.1:{PORT} (local development mode: unsigned requests
+def port_is_free(port: str) -> bool:
+    """Whether gunicorn can bind 127.0.0.1:``port`` (with SO_REUSEADDR, as gunicorn binds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", int(port)))
+        except OSError:
+            return False
+    return True
+
+
+def control_socket(port: str) -> list[str]:
+    """gunicorn's control socket for this port: two serves on two ports never share (or delete) one."""
+    path = Path(os.environ.get("IVR_INSTANCE_PATH") or ROOT / "instance") / f"gunicorn-{port}.ctl"
+    if len(str(path)) > 100:  # a Unix socket's path has a limit (108 bytes on Linux)
+        return ["--no-control-socket"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return ["--control-socket", str(path)]
+
+
+BANNER = """
+The line is running on http://127.0.0.1:{port} (local development mode: unsigned requests
 are accepted from this machine only; set TWILIO_AUTH_TOKEN for real calls). Try it:
 
-    curl -s -X POST http://127.0.0.1:{PORT}/voice
-    curl -s -X POST http://127.0.0.1:{PORT}/voice/en/choose/main -d Digits=1
-    curl -s -X POST http://127.0.0.1:{PORT}/voice/en/choose/about -d 'SpeechResult=why did it come back'
+    curl -s -X POST http://127.0.0.1:{port}/voice
+    curl -s -X POST http://127.0.0.1:{port}/voice/en/choose/main -d Digits=1
+    curl -s -X POST http://127.0.0.1:{port}/voice/en/choose/about -d 'SpeechResult=why did it come back'
 
 or play a whole call, or a text, in another terminal (no Twilio account needed):
 
-    .venv/bin/flask --app app call
-    .venv/bin/flask --app app text RECUR
+    python3 dev.py flask call
+    python3 dev.py flask text RECUR
 
 Stop it with Ctrl+C.
-""",
-        flush=True,
-    )
+"""
+
+
+def serve() -> None:
+    if not PORT.isdigit() or not 0 < int(PORT) < 65536:
+        sys.exit(f"PORT={PORT!r} is not a port number: set PORT=5001, for example")
+    if not port_is_free(PORT):
+        sys.exit(f"Port {PORT} on 127.0.0.1 is in use (another serve?). Stop it, or choose another port: PORT=5001 python3 dev.py serve")
+    ensure_env("requirements.txt")
+    # gunicorn.conf.py prints the banner when gunicorn is ready, as the last line before traffic.
+    env = {**os.environ, "IVR_DEV_MODE": os.environ.get("IVR_DEV_MODE", "true"), "IVR_SERVE_BANNER": BANNER.format(port=PORT)}
+    run([BIN / "flask", "--app", "app", "migrate", "--quiet"], env=env)  # when the line cannot start: its problems
     gunicorn = [BIN / "gunicorn", "app:app", "--bind", f"127.0.0.1:{PORT}", "--worker-class", "gthread", "--workers", "2"]
-    os.execve(str(BIN / "gunicorn"), [str(c) for c in [*gunicorn, "--threads", "8"]], env)
+    gunicorn += ["--threads", "8", "--log-level", "warning", *control_socket(PORT)]  # warning: no start-up lines after the banner
+    os.execve(str(BIN / "gunicorn"), [str(c) for c in gunicorn], env)
+
+
+def flask(args: list[str]) -> None:
+    """``flask --app app ARGS`` in the project's .venv: what the README's commands run."""
+    ensure_env("requirements.txt")
+    os.chdir(ROOT)
+    os.execv(str(BIN / "flask"), [str(BIN / "flask"), "--app", "app", *args])
 
 
 def ensure_debian(tool: str, package: str, purpose: str) -> None:
@@ -109,6 +143,8 @@ if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else ""
     if what == "serve":
         serve()
+    elif what == "flask":
+        flask(sys.argv[2:])
     elif what == "test":
         test(sys.argv[2:])
     else:
