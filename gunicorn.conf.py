@@ -11,12 +11,20 @@ It makes a broken prompts/ (or a bad setting) safe:
 Left as gunicorn does it: a worker that dies on its own while prompts/ is broken on disk is started
 again and fails until prompts/ is fixed (one try every 5 s, not a tight loop); the others keep answering.
 
+It also sets the access log's format: paths without their query string (see access_log_format).
+
 Side effect: the master imports the line's code, so the workers it forks start faster and share those
 pages; a change of code (not of prompts/ or settings) needs a restart, not a HUP.
 """
 
 import os
 import sys
+
+# The access log (the Procfile's --access-logfile -) writes each request's path without its query
+# string (%(U)s, not the request line %(r)s) and without the referer: a webhook set to HTTP GET by
+# mistake sends From and To in the query, and the log must never hold a phone number. This is
+# gunicorn's --access-logformat; set here, it holds for every gunicorn started in this folder.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
 
 
 def _problems() -> str | None:

@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import health, security, webhook_errors, weblog
+from ivr import health, security, webhook_errors, webhook_methods, weblog
 from ivr.config import ConfigError, Settings, load_settings
 from ivr.content import prompts, recordings
 from ivr.line import ERROR_EXTENSION, Line, NumberLine
@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None, **services) -> Flask:
     # before the signature check, so a refusal is timed too) and after_request hooks in reverse.
     weblog.init_app(app)
     security.init_app(app)
+    webhook_methods.init_app(app)  # after the signature check: a signed GET is answered, never served
     webhook_errors.init_app(app)
     voice.init_app(app)
     sms.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,7 @@ from ivr.content.hours import HoursError, parse
 from ivr.content.prompts import ContentError
 from ivr.tools.simulator import Call, FlaskTransport, Texter
 from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, SATURDAY, make_env
+from tests.cli_helpers import edit
 
 NCI = parse({"days": "mon-fri", "open": "09:00", "close": "21:00", "time_zone": "America/New_York"})
 
@@ -110,6 +112,32 @@ def test_a_local_contact_appears_in_the_menu_the_answer_and_the_text(twilio, lin
         [reply] = texter.send(words)
         if words != "RECURRENCIA":
             assert "Local: Saint Mary Cancer Center (617) 555-0199." in reply, words
+
+
+def test_the_local_web_site_is_said_where_the_answer_gives_web_sites_and_only_when_set(twilio, line_client):
+    with_web = call_on(line_client(TUESDAY_9AM, IVR_LOCAL_WEB="saintmary.example.org/cancer", **LOCAL)).press("1").press("4")
+    assert "you can call Saint Mary Cancer Center, at 1-617-555-0199, or visit saintmary.example.org/cancer." in with_web.text
+    spanish = call_on(line_client(TUESDAY_9AM, IVR_LOCAL_WEB="saintmary.example.org/cancer", IVR_DEFAULT_LANGUAGE="es", **LOCAL))
+    assert "o visitar saintmary.example.org/cancer." in spanish.press("1").press("4").text
+    without = call_on(line_client(TUESDAY_9AM, **LOCAL)).press("1").press("4")
+    assert "you can call Saint Mary Cancer Center, at 1-617-555-0199." in without.text and "visit" not in without.text
+    assert not re.search(r"\d \.", without.text)  # never "(312) 555-0142 ." for a web site that is not set
+    call_on(line_client(TUESDAY_9AM, IVR_LOCAL_WEB="saintmary.example.org/cancer", **LOCAL)).press("4")
+    assert "saintmary" not in twilio.messages[-1]["Body"]  # texts keep name and number: their segment budgets
+
+
+def test_local_web_in_a_text_without_the_setting_stops_start_up_naming_it(tmp_path, twilio, prompts):
+    edit(
+        prompts / "en" / "sms.yaml",
+        'local_info: " Local: {local.name} {local.phone}."',
+        'local_info: " Local: {local.name} {local.phone} {local.web}."',
+    )
+    settings = load_settings(make_env(tmp_path, twilio.url, IVR_PROMPTS_DIR=str(prompts), **LOCAL))
+    with pytest.raises(ContentError) as caught:
+        create_app(settings)
+    assert ("prompts/en/sms.yaml", "local_info", "{local.web}: local has no web (set IVR_LOCAL_WEB, or web: in IVR_LINES_FILE)") in (
+        caught.value.problems
+    )
 
 
 def test_without_a_local_contact_nothing_mentions_one(twilio, line_client):

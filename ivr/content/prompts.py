@@ -46,6 +46,7 @@ ACTIONS = (Kind.TEXT, Kind.REPEAT, Kind.ANYWAY)  # the kinds that are a choice's
 # Contacts a deployment may configure or not (see README): menu choices that lead to one that is not
 # configured are left out, and texts that mention it are only used when it is.
 OPTIONAL_CONTACTS = ("local",)
+LOCAL_INFO_WEB = "local_info_web"  # local_info with the local contact's web site: said only when it has one
 CONTACT_PARTS = ("phone", "web", "chat", "name", "hours")
 SITE_PARTS = ("web", "chat")  # web addresses, which a text checks are set
 BY_LANGUAGE = ("display", *SITE_PARTS)  # contacts.yaml parts that may differ by language ({en: ..., es: ...})
@@ -64,6 +65,7 @@ VOICE_TEXTS = (
     "silence_warning",
     "silence_goodbye",
     "error",
+    "wrong_method",
     "goodbye",
     "transfer.offer",
     "text.repeat_numbers",
@@ -445,7 +447,7 @@ def _check_placeholders(check, path, key, text, contacts, allow_key):
                 check.add(path, key, f"{{{name}}}: {contact} has no hours ({where})")
             if found is not None and part == "name" and not found.label:
                 check.add(path, key, f"{{{name}}}: {contact} has no name ({where})")
-            if found is not None and part in SITE_PARTS and not getattr(found, part):
+            if found is not None and part in SITE_PARTS and not getattr(found, part) and key != LOCAL_INFO_WEB:
                 check.add(path, key, f"{{{name}}}: {contact} has no {part} ({where})")
             continue
         check.add(path, key, f"unknown placeholder {{{name}}}")
@@ -658,8 +660,14 @@ def contact_part(contact: Contact, part: str, hours_words: dict | None, lang: st
 
 
 def local_info(words: dict, contacts: dict[str, Contact]) -> str:
-    """The words' ``local_info`` sentence when the deployment has a local contact, else nothing."""
-    return words.get("local_info", "") if "local" in contacts else ""
+    """The words' ``local_info`` sentence when the deployment has a local contact (``local_info_web``
+    when the contact has a web site: IVR_LOCAL_WEB, or web: in IVR_LINES_FILE), else nothing."""
+    local = contacts.get("local")
+    if local is None:
+        return ""
+    if local.web and isinstance(words.get(LOCAL_INFO_WEB), str):
+        return words[LOCAL_INFO_WEB]
+    return words.get("local_info", "")
 
 
 def render_sms(

@@ -8,9 +8,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The text webhook, the delivery status callback, and how a failure under /sms is answered."""
-    from ivr import webhook_errors
+    from ivr import webhook_errors, webhook_methods
     from ivr.sms import delivery, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(delivery.bp)
     webhook_errors.register(app, "/sms", webhooks.error_response)
+    webhook_methods.register(app, "/sms", webhooks.get_response)

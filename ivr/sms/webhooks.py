@@ -177,3 +177,11 @@ def error_response(exc: Exception) -> Response:
     if split_address(request.form.get("From"))[0] == Channel.WHATSAPP:
         return twiml(EMPTY)
     return twiml(current_line().for_number(request.form.get("To")).sms.reply(None, "help"))
+
+
+def get_response() -> Response:
+    """A GET (the Messaging webhook set to HTTP GET): the help text, which names the line and its number;
+    on WhatsApp nothing (the sender may have opted out); a delivery status callback: nothing."""
+    if request.path.startswith("/sms/status") or split_address(request.args.get("From"))[0] == Channel.WHATSAPP:
+        return twiml(EMPTY)
+    return twiml(current_line().for_number(request.args.get("To")).sms.reply(None, "help"))

@@ -8,10 +8,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The voice webhooks, the call status callback, and how a failure under /voice is answered."""
-    from ivr import webhook_errors
+    from ivr import webhook_errors, webhook_methods
     from ivr.voice import audio, call_status, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(audio.bp)  # the recordings <Play> fetches: GET, no signature (voice.audio says why)
     app.register_blueprint(call_status.bp)
     webhook_errors.register(app, "/voice", webhooks.error_response)
+    webhook_methods.register(app, "/voice", webhooks.get_response)

@@ -318,6 +318,10 @@ class VoiceScript:
     def error(self) -> XML:
         return self.menu("main", before=("error",))
 
+    def wrong_method(self) -> XML:
+        """A webhook set to HTTP GET: what to fix, keys only (a key does what it does at the menu), then the welcome."""
+        return self.menu("main", before=("welcome",), lead=("wrong_method",), welcome=bool(self.offers))
+
     @cache
     def numbers_aloud(self, twice: bool) -> tuple[str, ...]:
         return ("numbers_aloud", "text.repeat_numbers", "numbers_aloud") if twice else ("numbers_aloud",)

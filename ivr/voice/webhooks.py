@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from flask import Blueprint, Response, abort, request
+from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import weblog
 from ivr.content.prompts import Kind
@@ -20,6 +21,9 @@ from ivr.voice.text_me import text_the_numbers
 from ivr.voice.turn import Turn
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+
+EMPTY_RESPONSE = VoiceResponse().to_xml().encode()  # <Response />: for a callback, whose answer Twilio ignores
 
 
 class Reply(NamedTuple):
@@ -194,3 +198,13 @@ def error_response(exc: Exception) -> Response:
     lang = (request.view_args or {}).get("lang")
     weblog.note(outcome="error", error=type(exc).__name__)
     return twiml(_number_line(current_line()).script(lang).error())
+
+
+def get_response() -> Response:
+    """A GET (the number's webhook set to HTTP GET in the console): the fix said to whoever calls, then
+    the welcome and menu, whose <Gather>s post, so the call goes on. A status callback: nothing."""
+    if request.path.startswith("/voice/status"):
+        return twiml(EMPTY_RESPONSE)
+    line = current_line()
+    called = request.args.get("To")
+    return twiml(line.for_number(called).script(line.language_of_number(called)).wrong_method())
