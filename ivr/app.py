@@ -14,6 +14,7 @@ from ivr.line import ERROR_EXTENSION, Line, NumberLine
 from ivr.lines import SHORTHAND, LineSpec, load_lines
 from ivr.privacy import NumberHasher, load_key
 from ivr.sms import replies
+from ivr.store.reply_budget import Budget, ReplyBudget
 from ivr.store.storage import Storage
 from ivr.store.usage import UsageRecorder
 from ivr.twilio_client import TwilioSender
@@ -44,6 +45,7 @@ def build_line(settings: Settings, storage: Storage | None = None, sender: Twili
         usage=UsageRecorder(storage, hash_number, default_language=settings.default_language),
         sender=sender or TwilioSender(settings.account_sid, settings.auth_token, settings.api_url, settings.rest_timeout),
         hash_number=hash_number,
+        reply_budget=ReplyBudget(storage, Budget.of(settings)),
         **({"clock": clock} if clock else {}),
     )
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the packages' types, for readers and checkers; base modules
     from ivr.content.prompts import Content
     from ivr.content.recordings import Recording
     from ivr.sms.replies import SmsReplies
+    from ivr.store.reply_budget import ReplyBudget
     from ivr.store.storage import Storage
     from ivr.store.usage import UsageRecorder
     from ivr.twilio_client import TwilioSender
@@ -78,7 +79,8 @@ class Line:
     sender: TwilioSender
     hash_number: NumberHasher
     recordings: dict[str, dict[str, Recording]] = field(default_factory=dict)  # by language, then key: what /audio serves
-    clock: Callable[[], datetime] = utc_now  # "now", for opening hours; tests pass a fixed one
+    clock: Callable[[], datetime] = utc_now  # "now", for opening hours and reply budgets; tests pass a fixed one
+    reply_budget: ReplyBudget | None = None  # the text line's reply budgets (None: none, for tools that never reply)
     languages_by_number: dict[str, str] = field(init=False)
     line_by_number: dict[str, NumberLine] = field(init=False)
 

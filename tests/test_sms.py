@@ -27,9 +27,13 @@ OPT_IN_WORDS = ["START", "YES", "UNSTOP"]
 
 @pytest.fixture
 def env(tmp_path, twilio, request):
-    """As conftest's, with IVR_SMS_OPT_OUT_REPLIES from indirect parametrisation when given."""
+    """As conftest's, with IVR_SMS_OPT_OUT_REPLIES from indirect parametrisation when given.
+
+    The reply budgets are off: these tests text one number many times on purpose (test_reply_budget.py tests them).
+    """
     mode = getattr(request, "param", None)
-    return make_env(tmp_path, twilio.url, **({"IVR_SMS_OPT_OUT_REPLIES": mode} if mode else {}))
+    off = {"IVR_REPLY_BUDGET_HOUR": 0, "IVR_REPLY_BUDGET_DAY": 0, "IVR_LOOP_REPEATS": 0}
+    return make_env(tmp_path, twilio.url, **off, **({"IVR_SMS_OPT_OUT_REPLIES": mode} if mode else {}))
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ VOICE_TEXTS = (
     *(f"text.{o}" for o in TEXT_OUTCOMES),
     *(f"crisis.{part}" for part in ("message", "offer", "connecting", "not_connected")),
 )
-SMS_TEXTS = ("numbers", "recur", "contacts", "help", "stop", "start", "no_more", "unknown", "crisis")
+SMS_TEXTS = ("numbers", "recur", "contacts", "help", "stop", "start", "no_more", "limit_hour", "limit_day", "unknown", "crisis")
 # The safety net: contacts.yaml "crisis" numbers (said and texted as {crisis.lifeline}, {crisis.emergency};
 # the line dials only the lifeline, when a caller presses menu.yaml's "crisis" key) and crisis.yaml's lists.
 CRISIS_NUMBERS = ("lifeline", "emergency")

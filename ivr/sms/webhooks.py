@@ -9,6 +9,9 @@ keywords and answers. Its opt-outs are the line's alone: Twilio's built-in STOP 
 on WhatsApp the line always confirms STOP and START itself, and an opted-out WhatsApp user gets
 nothing, not even HELP, until START (but for the crisis text, below). Opt-outs are per channel: an SMS STOP does not silence WhatsApp.
 
+Every reply but the STOP and START confirmations is counted against the reply budgets first
+(ivr/store/reply_budget.py): a sender over a budget gets one notice, then an empty <Response/>.
+
 A text whose words sound like a crisis (prompts/<lang>/crisis.yaml) gets the crisis text first and
 only, on either channel, even from a number opted out there (it answers their own message, as HELP
 does by SMS), and is counted as a crisis event that carries no number hash. Its words are never kept.
@@ -27,6 +30,7 @@ from ivr.content.prompts import TWILIO_KEYWORDS
 from ivr.line import current_line
 from ivr.sms import keywords
 from ivr.sms.replies import EMPTY, SmsReplies
+from ivr.store.reply_budget import OK, Decision, Verdict
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__, url_prefix="/sms")
@@ -34,6 +38,7 @@ bp = Blueprint("sms", __name__, url_prefix="/sms")
 APP, TWILIO = "app", "twilio"  # who confirms STOP and START: IVR_SMS_OPT_OUT_REPLIES
 # The opt-out and opt-in words Twilio acts on itself; for others (PARAR, ALTO ...) the line confirms.
 TWILIO_OPT_WORDS = frozenset(TWILIO_KEYWORDS["stop"] + TWILIO_KEYWORDS["start"])
+CONFIRMATIONS = ("stop", "start")  # never budgeted: an opt-out or opt-in is always recorded, and confirmed once
 
 
 def twiml(xml: bytes) -> Response:
@@ -60,16 +65,22 @@ def inbound():
     replies = the_line.for_number(form.get("To")).sms  # the number's own line: its name and contact
     body = _body(form)
     crisis = replies.content.crisis_words.language_of(body)
-    if crisis:  # before anything else, opted out or not: the one reply is the offer of help
-        weblog.note(keyword="crisis", lang=crisis, channel=channel if channel != Channel.SMS else None, outcome="crisis")  # never the words
-        return twiml(replies.reply(crisis, "crisis", channel))
-    match = replies.matcher.match(body)
     sender = the_line.hash_number(number) if (number or "").strip() else None  # one hash per person, on any channel
+    if crisis:  # before anything else, opted out or not: the one reply is the offer of help
+        budget = _budget(the_line, sender, body, compliance=True)  # the line's minute only
+        outcome = "crisis" if budget.verdict is Verdict.REPLY else f"crisis_{budget.reason}"
+        weblog.note(keyword="crisis", lang=crisis, channel=channel if channel != Channel.SMS else None, outcome=outcome)  # never the words
+        return twiml(replies.reply(crisis, "crisis", channel) if budget.verdict is Verdict.REPLY else EMPTY)
+    match = replies.matcher.match(body)
     opted_out, remembered = _texter(the_line, sender, channel)
     lang = language(the_line, match, sender, form.get("To"), remembered)
     media = _media(form)
     twilio_word = channel == Channel.SMS and keywords.exact_form(body) in TWILIO_OPT_WORDS
     key, outcome = decide(the_line, match, sender, media, twilio_word, opted_out, channel)
+    if key is not None and key not in CONFIRMATIONS:
+        budget = _budget(the_line, sender, body, compliance=key == "help")
+        if budget.verdict is not Verdict.REPLY:
+            key, outcome = budget.notice, f"budget_{budget.verdict}_{budget.reason}"
     topic = match.intent if match.intent in replies.topics else None
     located = bool(form.get("Latitude")) or None
     weblog.note(
@@ -83,6 +94,18 @@ def inbound():
         outcome=outcome,
     )
     return twiml(replies.reply(lang, key, channel) if key else EMPTY)
+
+
+def _budget(the_line, sender: str | None, body: str | None, compliance: bool = False) -> Decision:
+    """The reply budgets' word on this reply (reply_budget.py). On a database failure: reply (counted nowhere)."""
+    if the_line.reply_budget is None:
+        return OK
+    repeat = None if sender is None else the_line.hash_number.keyed(f"{sender} {keywords.exact_form(body)}")
+    try:
+        return the_line.reply_budget.check(sender, repeat, the_line.clock(), compliance=compliance)
+    except SQLAlchemyError as exc:
+        log.error("sms reply budget failed error=%s", type(exc).__name__)
+        return OK
 
 
 def _texter(the_line, sender: str | None, channel: Channel = Channel.SMS) -> tuple[bool, str | None]:

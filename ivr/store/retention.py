@@ -1,7 +1,7 @@
 """How long usage is kept: what ``flask --app app purge`` deletes, older than IVR_RETENTION_DAYS.
 
 Deleted: usage events and texts-sent rows older than the retention period (with the first-of-the-day
-rows of the counts, which hold hash prefixes), text-limit counters older than two days (they only
+rows of the counts, which hold hash prefixes), text-limit and reply-budget counters older than two days (they only
 matter on the day and hour they count), and per-day counts older than IVR_COUNTS_RETENTION_DAYS
 (default five years: they hold no identities, so they outlive the events). Kept: opt-outs, for as
 long as they stand, because a STOP must be honoured until the person texts START (see the README).
@@ -18,6 +18,7 @@ NAMES = {
     "usage_events": "usage events",
     "texts_sent": "texts sent",
     "text_quota": "text-limit counters",
+    "reply_counters": "reply-budget counters",
     "usage_seen": "first-of-the-day rows",
     "usage_daily": "per-day count rows",
     "usage_daily_unique": "per-day unique count rows",

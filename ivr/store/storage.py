@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -50,6 +51,23 @@ opt_outs = Table(
     Column("number_hash", String(64), primary_key=True),
     Column("channel", String(10), primary_key=True, default=SMS, server_default=SMS),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The word that opted out (folded: "STOP", "PARAR"), and whether Twilio's own opt-out acted on it too:
+    # then only Twilio's opt-in words lift it (Twilio blocks every text to the number until one of them).
+    # NULL for opt-outs older than revision 0006, and for those Twilio reported (error 21610): Twilio's.
+    Column("word", String(20)),
+    Column("by_twilio", Boolean),
+)
+
+# Reply budgets (reply_budget.py): how many texts a sender (a keyed hash), a repeated text (a keyed
+# hash of sender and words) or the whole line ('') sent in one window (its start, in epoch seconds).
+reply_counters = Table(
+    "reply_counters",
+    metadata,
+    Column("scope", String(10), primary_key=True),  # loop, hour, day, line
+    Column("subject", String(64), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Index("ix_reply_counters_window", "window_start"),
 )
 
 # One row per (caller, day) and per hour: the counters behind the text limits.
@@ -452,13 +470,16 @@ class Storage:
             return "stale" if known else "unknown"
 
     def purge(self, before: datetime, quota_before: datetime, counts_before: datetime | None = None) -> dict[str, int]:
-        """Delete usage events and texts sent older than ``before``, text-limit counters older than
-        ``quota_before``, and per-day counts of the days before ``counts_before`` (default: kept)."""
+        """Delete usage events and texts sent older than ``before``, text-limit and reply-budget counters
+        older than ``quota_before``, and per-day counts of the days before ``counts_before`` (default: kept)."""
         with self.unhurried() as conn:
             deleted = {
                 "usage_events": conn.execute(delete(usage_events).where(usage_events.c.at < before)).rowcount,
                 "texts_sent": conn.execute(delete(texts_sent).where(texts_sent.c.created_at < before)).rowcount,
                 "text_quota": conn.execute(delete(text_quota).where(text_quota.c.created_at < quota_before)).rowcount,
+                "reply_counters": conn.execute(
+                    delete(reply_counters).where(reply_counters.c.window_start < int(quota_before.timestamp()))
+                ).rowcount,
                 "texter_language": conn.execute(delete(texter_language).where(texter_language.c.updated_at < before)).rowcount,
                 # whole days only: the day of the cutoff keeps its first-of-the-day rows until tomorrow's purge
                 "usage_seen": conn.execute(delete(usage_seen).where(usage_seen.c.day < before.date())).rowcount,

@@ -1,0 +1,160 @@
+"""Reply budgets (ivr/store/reply_budget.py): per sender, the loop guard, the line's minute; on SQLite and PostgreSQL.
+
+The counters are tested on their own with a clock the test moves, then through the text webhook:
+an auto-responder, an exploring texter, STOP, START and HELP from a sender over budget, a notice in
+the sender's language, and purge.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from ivr.store.migrate import upgrade
+from ivr.store.reply_budget import Budget, ReplyBudget, Verdict, window
+from ivr.store.retention import purge
+from ivr.store.storage import Storage, opt_outs, reply_counters
+from ivr.tools.simulator import FlaskTransport, Texter
+from tests.apps import AUTH_TOKEN, BASE_URL, OPEN_HOURS, OUR_NUMBER, line_of
+
+NOW = datetime(2026, 11, 25, 16, 0, 5, tzinfo=UTC)
+EXPLORING = ["RECUR", "1", "2", "3", "4", "5", "6", "7", "NCI", "HELP", "recur", "ASCO"]  # 12 texts
+
+
+@pytest.fixture
+def storage(database_url):
+    upgrade(database_url)
+    store = Storage(database_url)
+    yield store
+    store.engine.dispose()
+
+
+def verdicts(budget: ReplyBudget, count: int, sender="s1", repeat=None, now=NOW, **kwargs) -> list[str]:
+    return [str(budget.check(sender, repeat, now, **kwargs).verdict) for _ in range(count)]
+
+
+def test_a_sender_gets_the_budget_then_one_notice_then_silence_until_the_window_passes(storage):
+    budget = ReplyBudget(storage, Budget(hour=3, day=5, loop_repeats=0, line_per_minute=0))
+    assert verdicts(budget, 6) == ["reply"] * 3 + ["notice", "silent", "silent"]
+    assert budget.check("s1", None, NOW).notice is None
+    assert budget.check("s2", None, NOW).verdict is Verdict.REPLY  # another sender has a budget of their own
+    next_hour = NOW + timedelta(hours=1)
+    decisions = [budget.check("s1", None, next_hour) for _ in range(4)]
+    # the day counts only replies the hour let through: 3 of the first hour, 2 of this one, then the day's notice
+    assert [(str(d.verdict), d.reason, d.notice) for d in decisions] == [
+        ("reply", "ok", None),
+        ("reply", "ok", None),
+        ("notice", "day", "limit_day"),
+        ("silent", "day", None),
+    ]
+    assert verdicts(budget, 1, now=NOW + timedelta(days=1)) == ["reply"]
+
+
+def test_the_same_words_more_than_three_times_in_ten_minutes_get_silence(storage):
+    budget = ReplyBudget(storage, Budget(hour=100, day=100, loop_repeats=3, loop_minutes=10, line_per_minute=0))
+    assert verdicts(budget, 5, repeat="thanks") == ["reply"] * 3 + ["silent", "silent"]
+    assert budget.check("s1", "thanks", NOW).reason == "loop"
+    assert verdicts(budget, 1, repeat="other words") == ["reply"]
+    later = NOW + timedelta(minutes=10)
+    assert verdicts(budget, 1, repeat="thanks", now=later) == ["reply"]
+
+
+def test_the_line_cap_silences_everyone_and_rolls_back_the_senders_counts(storage):
+    budget = ReplyBudget(storage, Budget(hour=2, day=10, loop_repeats=0, line_per_minute=3))
+    assert [str(budget.check(f"s{i}", None, NOW).verdict) for i in range(5)] == ["reply"] * 3 + ["silent"] * 2
+    assert budget.check("s9", None, NOW, compliance=True).reason == "line"  # HELP too, once the line's minute is spent
+    assert budget.count("hour", "s4", window(NOW, 3600)) == 0  # not this sender's doing: not counted against them
+    next_minute = NOW + timedelta(minutes=1)
+    assert budget.check("s4", None, next_minute).verdict is Verdict.REPLY
+
+
+def test_help_and_compliance_texts_pass_a_spent_sender_budget(storage):
+    budget = ReplyBudget(storage, Budget(hour=1, day=1, loop_repeats=1, line_per_minute=0))
+    assert verdicts(budget, 3, repeat="x") == ["reply", "silent", "silent"]
+    assert verdicts(budget, 3, repeat="x", compliance=True) == ["reply"] * 3
+
+
+def test_concurrent_requests_count_exactly(storage):
+    """40 requests at once from one sender: exactly the budget answered and one notice, on either database."""
+    budget = ReplyBudget(storage, Budget(hour=10, day=100, loop_repeats=0, line_per_minute=0))
+    barrier = threading.Barrier(20)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def work():
+        barrier.wait()
+        for _ in range(2):
+            verdict = str(budget.check("busy", None, NOW).verdict)
+            with lock:
+                results.append(verdict)
+
+    threads = [threading.Thread(target=work) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == sorted(["reply"] * 10 + ["notice"] + ["silent"] * 29)
+    assert budget.count("hour", "busy", window(NOW, 3600)) == 40
+
+
+def test_purge_deletes_counters_older_than_two_days(storage):
+    budget = ReplyBudget(storage, Budget())
+    budget.check("old", "old words", NOW - timedelta(days=3))
+    budget.check("new", "new words", NOW)
+    deleted = purge(storage, 400, now=NOW + timedelta(minutes=1))
+    assert deleted["reply_counters"] == 4  # the old sender's loop, hour and day counters, and the line's minute then
+    with storage.engine.connect() as conn:
+        left = set(conn.execute(select(reply_counters.c.subject)).scalars())
+    assert left == {"new", "new words", ""}
+
+
+# --- through the text webhook --------------------------------------------------------------------
+@pytest.fixture
+def texter(app):
+    def make(sender: str = "+16175550131") -> Texter:
+        return Texter(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, sender=sender, to=OUR_NUMBER)
+
+    return make
+
+
+def test_an_auto_responder_gets_three_replies_then_silence(texter, line):
+    robot = texter()
+    replies = [robot.send("Thanks! We got your message.") for _ in range(40)]
+    assert all(replies[:3]) and replies[3:] == [[]] * 37
+
+
+def test_an_exploring_texter_is_never_limited(texter, line):
+    person = texter()
+    for body in EXPLORING:
+        reply = person.send(body)
+        assert reply and "reached the most replies" not in reply[0], body
+
+
+def test_a_sender_over_budget_gets_one_notice_in_their_language_then_silence(make_app):
+    app = make_app(IVR_REPLY_BUDGET_HOUR=4)
+    line = line_of(app)
+    person = Texter(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, sender="+16175550132", to=OUR_NUMBER)
+    assert all(person.send(body) for body in ["RECURRENCIA", "1", "2", "3"])
+    assert person.send("4") == [line.sms.text("es", "limit_hour")]
+    assert "una hora" in line.sms.text("es", "limit_hour")
+    assert person.send("5") == [] and person.send("AYUDA") == [line.sms.text("es", "help")]  # HELP answers anyone
+    person.send("PARAR")  # STOP is always recorded, over budget or not
+    with line.storage.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(opt_outs)).scalar_one() == 1
+    person.send("START")
+    with line.storage.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(opt_outs)).scalar_one() == 0
+
+
+def test_the_window_passing_lifts_the_limit(make_app):
+    moments = [OPEN_HOURS]
+    app = make_app(IVR_REPLY_BUDGET_HOUR=2, clock=None)
+    line = line_of(app)
+    line.clock = lambda: moments[0]
+    person = Texter(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, sender="+16175550133", to=OUR_NUMBER)
+    assert [bool(person.send(str(n))) for n in range(1, 6)] == [True, True, True, False, False]  # 2, the notice, silence
+    moments[0] = OPEN_HOURS + timedelta(hours=1)
+    assert person.send("RECUR")
