@@ -22,6 +22,7 @@ A budget of 0 switches that budget off. ``purge`` deletes counters older than tw
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -30,10 +31,13 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ivr.store.storage import reply_counters
+from ivr.store.storage import DATABASE_WAIT_SECONDS, reply_counters
 
 HOUR, DAY, MINUTE = 3600, 86400, 60
 LINE_SUBJECT = ""  # the whole deployment's counter
+# How long a count waits for a lock (another writer) before it gives up and the reply goes out
+# uncounted: a text's answer must not wait on the database's locks (reads never do, in WAL mode).
+COUNT_WAIT_MS = 500
 
 
 class Verdict(StrEnum):
@@ -85,7 +89,9 @@ class ReplyBudget:
     def __init__(self, storage, budget: Budget):
         self.engine = storage.engine
         self.budget = budget
-        self._insert = sqlite_insert if self.engine.dialect.name == "sqlite" else postgresql_insert
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._insert = sqlite_insert if sqlite else postgresql_insert
+        self._one_writer = threading.Lock() if sqlite else None
 
     def _count(self, conn, scope: str, subject: str, start: int) -> int:
         """Add one to a counter and return its new count, atomically."""
@@ -104,20 +110,41 @@ class ReplyBudget:
 
         ``sender``: the sender's keyed hash (None: no number; only the line's minute applies);
         ``repeat``: a keyed hash of sender and words, for the loop guard; ``compliance``: HELP or the
-        crisis text, which only the line's minute limits. Raises SQLAlchemyError: the caller decides.
+        crisis text, which only the line's minute limits. Raises SQLAlchemyError (or TimeoutError, when
+        this process's counts are queued past COUNT_WAIT_MS): the caller decides.
         """
+        if self._one_writer is None:
+            with self.engine.connect() as conn:
+                return self._check(conn, sender, repeat, now, compliance)
+        # SQLite: one writer at a time in this process, in turn; SQLite's own busy wait (sleep and retry)
+        # is left to settle only between processes, where a few writers rarely wait long.
+        if not self._one_writer.acquire(timeout=COUNT_WAIT_MS / 1000):
+            raise TimeoutError("reply budget: this process's writers are queued")
+        try:
+            with self.engine.connect() as conn:
+                raw = conn.connection.dbapi_connection  # outside SQLAlchemy's transaction, undone below
+                raw.execute(f"PRAGMA busy_timeout={COUNT_WAIT_MS}")
+                try:
+                    return self._check(conn, sender, repeat, now, compliance)
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout={DATABASE_WAIT_SECONDS * 1000}")
+        finally:
+            self._one_writer.release()
+
+    def _check(self, conn, sender: str | None, repeat: str | None, now: datetime, compliance: bool) -> Decision:
         b = self.budget
-        with self.engine.connect() as conn:
-            with conn.begin() as transaction:
-                decision = OK
-                if sender is not None and not compliance:
-                    decision = self._sender(conn, sender, repeat, now)
-                    if decision.verdict is Verdict.SILENT:
-                        return decision  # the counts stay: this sender's window goes on counting
-                if b.line_per_minute and self._count(conn, "line", LINE_SUBJECT, window(now, MINUTE)) > b.line_per_minute:
-                    transaction.rollback()  # nothing this sender did: their counts of this text are undone
-                    return Decision(Verdict.SILENT, "line")
-                return decision
+        with conn.begin() as transaction:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {COUNT_WAIT_MS}")
+            decision = OK
+            if sender is not None and not compliance:
+                decision = self._sender(conn, sender, repeat, now)
+                if decision.verdict is Verdict.SILENT:
+                    return decision  # the counts stay: this sender's window goes on counting
+            if b.line_per_minute and self._count(conn, "line", LINE_SUBJECT, window(now, MINUTE)) > b.line_per_minute:
+                transaction.rollback()  # nothing this sender did: their counts of this text are undone
+                return Decision(Verdict.SILENT, "line")
+            return decision
 
     def _sender(self, conn, sender: str, repeat: str | None, now: datetime) -> Decision:
         b = self.budget
