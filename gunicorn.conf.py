@@ -41,12 +41,13 @@ def on_starting(server):
     problems = _problems()
     if problems:
         sys.exit(f"The line cannot start:\n{problems}")  # printed on stderr; gunicorn exits with status 1
-    from ivr.app import unsigned_warning
+    from ivr.app import opt_outs_warning, unsigned_warning
     from ivr.config import load_settings
 
-    warning = unsigned_warning(load_settings())
-    if warning:  # here, once: this is where webhooks are served (not in every flask command)
-        server.log.warning(warning)
+    settings = load_settings()
+    for warning in (unsigned_warning(settings), opt_outs_warning(settings)):
+        if warning:  # here, once: this is where webhooks are served (not in every flask command, nor per worker)
+            server.log.warning(warning)
 
 
 def post_worker_init(worker):

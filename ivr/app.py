@@ -14,8 +14,9 @@ from ivr.line import ERROR_EXTENSION, Line, NumberLine
 from ivr.lines import SHORTHAND, LineSpec, load_lines
 from ivr.privacy import NumberHasher, load_key
 from ivr.sms import replies
+from ivr.store.opt_out_journal import OptOutJournal, journal_path
 from ivr.store.reply_budget import Budget, ReplyBudget
-from ivr.store.storage import Storage
+from ivr.store.storage import Storage, where_opt_outs_live
 from ivr.store.usage import UsageRecorder
 from ivr.twilio_client import TwilioSender
 from ivr.voice.script import build_scripts
@@ -35,7 +36,7 @@ def build_line(settings: Settings, storage: Storage | None = None, sender: Twili
         if found is None:  # prompts/<lang>/audio/ is the deployment's: read once; each line's script checks it
             found = recordings.load(content)  # a file refused for what it is stops start-up here
         lines[spec.key] = build_number_line(settings, spec, content, found, source)
-    hash_number = NumberHasher(load_key(settings.hash_key, settings.instance_path), settings.default_region)
+    hash_number = NumberHasher(load_key(settings.hash_key, settings.instance_path), settings.default_region, settings.hash_key_old)
     storage = storage or Storage(settings.database_url)
     return Line(
         settings=settings,
@@ -46,6 +47,7 @@ def build_line(settings: Settings, storage: Storage | None = None, sender: Twili
         sender=sender or TwilioSender(settings.account_sid, settings.auth_token, settings.api_url, settings.rest_timeout),
         hash_number=hash_number,
         reply_budget=ReplyBudget(storage, Budget.of(settings)),
+        opt_out_journal=OptOutJournal(storage, journal_path(settings), settings.opt_out_retry_seconds),
         **({"clock": clock} if clock else {}),
     )
 
@@ -112,6 +114,11 @@ def create_app(settings: Settings | None = None, **services) -> Flask:
     health.init_app(app)
     tools.init_app(app)
     return app
+
+
+def opt_outs_warning(settings: Settings) -> str | None:
+    """With SQLite, what to say once where webhooks are served: where the opt-outs live, and that the file must persist."""
+    return where_opt_outs_live(settings) if settings.database_url.startswith("sqlite") else None
 
 
 def create_commands_app(error: Exception) -> Flask:

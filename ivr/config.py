@@ -68,6 +68,7 @@ class Settings:
     instance_path: Path = ROOT / "instance"
     prompts_dir: Path = ROOT / "prompts"
     hash_key: bytes = b""
+    hash_key_old: bytes = b""  # IVR_HASH_KEY_OLD: the key before a rotation, matched and re-keyed on first sight
     dev_mode: bool = False
     proxy_count: int = 0
     public_base_url: str = ""
@@ -85,6 +86,7 @@ class Settings:
     loop_minutes: int = 10
     line_replies_per_minute: int = 60  # replies of the whole deployment a minute
     default_region: str = "US"
+    text_countries: tuple[str, ...] = ()  # IVR_TEXT_COUNTRIES; empty: the regions of the line's own numbers
     status_callback: bool = True
     default_language: str = "en"
     number_languages: tuple[tuple[str, str], ...] = ()  # (our number in E.164, language) pairs
@@ -98,6 +100,8 @@ class Settings:
     sms_opt_out_replies: str = "twilio"  # who confirms STOP and START by text: twilio or app
     admin_user: str = ""  # GET /admin (HTTP basic auth) is on only when both are set
     admin_password: str = ""
+    opt_out_journal: Path | None = None  # IVR_OPT_OUT_JOURNAL; None: instance_path / opt-outs-pending.jsonl
+    opt_out_retry_seconds: float = 1.0
     lines_file: Path | None = None  # IVR_LINES_FILE: one line per number (lines.py); else IVR_LOCAL_* is the one line
 
     @property
@@ -125,6 +129,17 @@ def _number_languages(raw: str) -> tuple[tuple[str, str], ...]:
             raise ConfigError(f"IVR_NUMBER_LANGUAGES: {item!r} should look like +16175550100=es")
         pairs.append((number.strip(), lang.strip().lower()))
     return tuple(pairs)
+
+
+def _regions(raw: str) -> tuple[str, ...]:
+    """IVR_TEXT_COUNTRIES='US, CA' -> ('CA', 'US'), each a region phonenumbers knows."""
+    import phonenumbers  # here: only this setting needs it
+
+    found = sorted({code.strip().upper() for code in raw.split(",") if code.strip()})
+    unknown = [code for code in found if code not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise ConfigError(f"IVR_TEXT_COUNTRIES={raw!r}: {', '.join(unknown)} is not a region code such as US or CA")
+    return tuple(found)
 
 
 def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
@@ -174,6 +189,9 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         instance_path=instance,
         prompts_dir=Path(env.get("IVR_PROMPTS_DIR") or ROOT / "prompts"),
         hash_key=raw_key.encode(),
+        hash_key_old=env.get("IVR_HASH_KEY_OLD", "").strip().encode(),
+        opt_out_journal=Path(env["IVR_OPT_OUT_JOURNAL"].strip()) if env.get("IVR_OPT_OUT_JOURNAL", "").strip() else None,
+        opt_out_retry_seconds=_float(env, "IVR_OPT_OUT_RETRY_SECONDS", 1.0, 0.05),
         dev_mode=_bool(env, "IVR_DEV_MODE", False),
         proxy_count=_int(env, "IVR_PROXY_COUNT", 0),
         public_base_url=env.get("IVR_PUBLIC_BASE_URL", "").strip().rstrip("/"),
@@ -191,6 +209,7 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         loop_minutes=_int(env, "IVR_LOOP_MINUTES", 10, 1),
         line_replies_per_minute=_int(env, "IVR_LINE_REPLIES_PER_MINUTE", 60, 0),
         default_region=env.get("IVR_DEFAULT_REGION", "").strip().upper() or "US",
+        text_countries=_regions(env.get("IVR_TEXT_COUNTRIES", "")),
         status_callback=_bool(env, "IVR_STATUS_CALLBACK", True),
         default_language=env.get("IVR_DEFAULT_LANGUAGE", "").strip().lower() or "en",
         number_languages=_number_languages(env.get("IVR_NUMBER_LANGUAGES", "")),
@@ -206,6 +225,14 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         admin_password=env.get("IVR_ADMIN_PASSWORD", ""),
         lines_file=Path(env["IVR_LINES_FILE"].strip()) if env.get("IVR_LINES_FILE", "").strip() else None,
     )
+    if settings.auth_token and not settings.dev_mode and not settings.hash_key:
+        raise ConfigError(
+            "IVR_HASH_KEY is not set: with TWILIO_AUTH_TOKEN set (not development mode) the line needs one fixed secret, "
+            "the same on every instance and kept safe, or a restart or a lost instance folder forgets every opt-out. "
+            "Make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    if settings.hash_key_old and settings.hash_key_old == settings.hash_key:
+        raise ConfigError("IVR_HASH_KEY_OLD is the same as IVR_HASH_KEY: set it to the key before the rotation, or unset it")
     if settings.rest_timeout > 8:
         raise ConfigError("IVR_REST_TIMEOUT must stay well inside Twilio's 15 s webhook limit (at most 8)")
     if settings.answer_within > 13:

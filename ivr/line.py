@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the packages' types, for readers and checkers; base modules
     from ivr.content.prompts import Content
     from ivr.content.recordings import Recording
     from ivr.sms.replies import SmsReplies
+    from ivr.store.opt_out_journal import OptOutJournal
     from ivr.store.reply_budget import ReplyBudget
     from ivr.store.storage import Storage
     from ivr.store.usage import UsageRecorder
@@ -81,6 +82,7 @@ class Line:
     recordings: dict[str, dict[str, Recording]] = field(default_factory=dict)  # by language, then key: what /audio serves
     clock: Callable[[], datetime] = utc_now  # "now", for opening hours and reply budgets; tests pass a fixed one
     reply_budget: ReplyBudget | None = None  # the text line's reply budgets (None: none, for tools that never reply)
+    opt_out_journal: OptOutJournal | None = None  # opt-outs the database could not take yet (store/opt_out_journal.py)
     languages_by_number: dict[str, str] = field(init=False)
     line_by_number: dict[str, NumberLine] = field(init=False)
 
@@ -112,6 +114,24 @@ class Line:
     @property
     def sms(self) -> SmsReplies:
         return self.default_line.sms
+
+    def person(self, number: str | None) -> str | None:
+        """The keyed hash of a caller's or texter's number; during a key rotation (IVR_HASH_KEY_OLD), what
+        was stored under the old key's hash is re-keyed to it first, so no opt-out is forgotten."""
+        if not (number or "").strip():
+            return None
+        number_hash = self.hash_number(number)
+        if self.hash_number.rotating:
+            try:
+                if self.storage.adopt_old_hash(self.hash_number.old(number), number_hash):
+                    log.info("hash_key outcome=rehashed")  # never the number
+            except Exception as exc:  # a database failure: the next text tries again
+                log.error("hash_key rehash failed error=%s", type(exc).__name__)
+        return number_hash
+
+    def opt_out_pending(self, number_hash: str | None, channel: str) -> bool:
+        """An opt-out of this number that the database could not take yet: honour it as stored."""
+        return self.opt_out_journal is not None and self.opt_out_journal.holds(number_hash, channel)
 
     def for_number(self, called: str | None) -> NumberLine:
         """The line that ``called`` (the To of a webhook: one of our numbers) belongs to.

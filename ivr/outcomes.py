@@ -19,6 +19,8 @@ class TextOutcome(StrEnum):
     TEMPORARY = "temporary"  # anything else: Twilio, the database or a limit of the whole line
     NO_CALLER_ID = "no_caller_id"
     LIMITED = "limited"  # this phone had its texts for today
+    ABROAD = "abroad"  # a number outside the countries the line texts (voice/text_gate.py)
+    NOT_MOBILE = "not_mobile"  # premium-rate, toll-free, shared-cost, VoIP, a landline ...: never texted
 
 
 class DialOutcome(StrEnum):

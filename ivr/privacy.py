@@ -44,11 +44,23 @@ def load_key(configured: bytes, instance_path: Path) -> bytes:
 
 
 class NumberHasher:
-    def __init__(self, key: bytes, region: str = "US"):
+    def __init__(self, key: bytes, region: str = "US", old_key: bytes = b""):
         if not key:
             raise ValueError("a hash key is required")
         self._key = key
+        self._old_key = old_key  # IVR_HASH_KEY_OLD, during a key rotation (README "Backups and the hash key")
         self.region = region
+
+    @property
+    def rotating(self) -> bool:
+        return bool(self._old_key)
+
+    def old(self, number: str | None) -> str | None:
+        """The number's hash under the key before the rotation (None: no rotation, or no number)."""
+        if not number or not self._old_key:
+            return None
+        canonical = normalise(number, self.region) or number.strip()
+        return hmac.new(self._old_key, canonical.encode(), hashlib.sha256).hexdigest()
 
     def __call__(self, number: str | None) -> str | None:
         """Keyed hash of the normalised number (or of the raw text if it is not a phone number)."""

@@ -70,3 +70,41 @@ def test_an_auto_responder_gets_the_budget_and_every_person_is_answered(tmp_path
     assert sum(len(texts) for texts in people) == 500
     assert all(reply and notice not in reply[0] for reply in explored)
     assert "Traceback" not in log
+
+
+@pytest.mark.postgres
+def test_the_counters_add_up_across_two_instances_on_postgresql(tmp_path, twilio, postgres_url):
+    """Two gunicorns on one PostgreSQL, an auto-responder's texts sent to both at once: one budget, exactly."""
+    from sqlalchemy import select
+
+    from ivr.store.storage import Storage, reply_counters
+
+    upgrade(postgres_url)
+    env = make_env(tmp_path, twilio.url, DATABASE_URL=postgres_url, IVR_LINE_REPLIES_PER_MINUTE=2000)
+    started = [Gunicorn({**env, "IVR_INSTANCE_PATH": str(tmp_path / f"i{n}")}, tmp_path / f"gunicorn-{n}.log") for n in (1, 2)]
+    try:
+        for instance in started:
+            instance.wait_ready()
+        hour_before = time.time() // 3600
+
+        def auto_reply(n: int) -> tuple[int, list[str]]:
+            return n % 2, texter(started[n % 2].url, "+16175550151").send(f"Out of office, ticket {n}")
+
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(auto_reply, range(120)))
+        same_hour = time.time() // 3600 == hour_before
+    finally:
+        for instance in started:
+            instance.stop()
+    answered_by = [index for index, replies in results if replies]
+    if same_hour:
+        assert len(answered_by) == HOUR + 1, len(answered_by)
+    else:
+        assert len(answered_by) <= 2 * (HOUR + 1)
+    assert set(answered_by) == {0, 1}  # both instances answered some: one budget between them
+    storage = Storage(postgres_url)
+    with storage.engine.connect() as conn:
+        counted = dict(conn.execute(select(reply_counters.c.scope, reply_counters.c.count).where(reply_counters.c.scope != "line")).all())
+    storage.engine.dispose()
+    if same_hour:
+        assert counted["hour"] == 120 and counted["day"] == HOUR  # every text counted once; the day counts the replies

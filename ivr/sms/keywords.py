@@ -3,8 +3,11 @@
 The words themselves are data (``keywords:`` in prompts/<lang>/sms.yaml); this module only matches.
 Order of tests, first hit wins:
 
-1. opt-out and opt-in words: the whole text, trimmed, any case, exactly as Twilio matches them.
-   Never fuzzy, never found inside a longer text ("stop please" is not an opt-out, for Twilio either).
+1. opt-out and opt-in words: the whole text, trimmed, any case, exactly as Twilio matches them
+   (how "opt"); or the whole text but for punctuation ("STOP!", "Stop.": how "opt_loose": Twilio
+   does not act on those, so the line records and confirms them itself). Never fuzzy, never found
+   inside a longer text: "stop please" is not an opt-out, for Twilio either; it gets the no_more
+   reply (how to opt out), as a text beginning with an opt-out word that matches nothing else does.
 2. the whole text is a keyword (after folding case, accents, curly quotes and punctuation).
 3. the whole text is a number, or a short text holds one number ("topic 3", "#3"): that topic.
 4. a keyword or key phrase anywhere in the text: the longest wins; in a tie, RECUR's words beat
@@ -30,6 +33,7 @@ from ivr.content.folding import MAX_CHARS, exact_form, phrase_form, words
 
 OPT_OUT, OPT_IN, HELP = "stop", "start", "help"
 OPT_INTENTS = (OPT_OUT, OPT_IN)
+NO_MORE = "no_more"  # asking for no more texts in other words: the reply says how to opt out
 RECUR, CONTACTS = "recur", "contacts"
 ASKED_FOR = (RECUR, HELP, CONTACTS)  # the words the line's own texts ask people to send: guessed at
 UNKNOWN, EMPTY = "unknown", "empty"
@@ -90,6 +94,9 @@ class Matcher:
         found = words(text)
         if not found:
             return Match(EMPTY, None, "none")
+        loose = self.opt.get(" ".join(found))
+        if loose is not None:
+            return Match(loose.intent, loose.lang, "opt_loose")
         whole = " ".join(found)
         if whole in self.phrases:
             entry = self.phrases[whole]
@@ -97,7 +104,14 @@ class Matcher:
         by_number = self._number(found)
         if by_number is not None:
             return by_number
-        return self._phrase(found) or self._fuzzy(found) or Match(UNKNOWN, None, "none")
+        return self._phrase(found) or self._fuzzy(found) or self._opt_first(found) or Match(UNKNOWN, None, "none")
+
+    def _opt_first(self, found: tuple[str, ...]) -> Match | None:
+        """A text that begins with an opt-out word and matches nothing else ("stop please"): how to opt out."""
+        first = self.opt.get(found[0])
+        if first is not None and first.intent == OPT_OUT:
+            return Match(NO_MORE, first.lang, "opt_first")
+        return None
 
     def _number(self, found: tuple[str, ...]) -> Match | None:
         numbers = [w for w in found if w.isdigit()]

@@ -65,18 +65,22 @@ def inbound():
     replies = the_line.for_number(form.get("To")).sms  # the number's own line: its name and contact
     body = _body(form)
     crisis = replies.content.crisis_words.language_of(body)
-    sender = the_line.hash_number(number) if (number or "").strip() else None  # one hash per person, on any channel
+    sender = the_line.person(number)  # one hash per person, on any channel
     if crisis:  # before anything else, opted out or not: the one reply is the offer of help
         budget = _budget(the_line, sender, body, compliance=True)  # the line's minute only
         outcome = "crisis" if budget.verdict is Verdict.REPLY else f"crisis_{budget.reason}"
         weblog.note(keyword="crisis", lang=crisis, channel=channel if channel != Channel.SMS else None, outcome=outcome)  # never the words
         return twiml(replies.reply(crisis, "crisis", channel) if budget.verdict is Verdict.REPLY else EMPTY)
     match = replies.matcher.match(body)
-    opted_out, remembered = _texter(the_line, sender, channel)
+    opted_out, remembered, read_failed = _texter(the_line, sender, channel)
+    pending = the_line.opt_out_pending(sender, channel)
     lang = language(the_line, match, sender, form.get("To"), remembered)
     media = _media(form)
     twilio_word = channel == Channel.SMS and keywords.exact_form(body) in TWILIO_OPT_WORDS
-    key, outcome = decide(the_line, match, sender, media, twilio_word, opted_out, channel)
+    word = keywords.phrase_form(body or "")[:20] if match.intent in keywords.OPT_INTENTS else None
+    key, outcome = decide(
+        the_line, match, sender, media, twilio_word, opted_out or pending, channel, word=word, read_failed=read_failed, pending=pending
+    )
     if key is not None and key not in CONFIRMATIONS:
         budget = _budget(the_line, sender, body, compliance=key == "help")
         if budget.verdict is not Verdict.REPLY:
@@ -103,24 +107,25 @@ def _budget(the_line, sender: str | None, body: str | None, compliance: bool = F
     repeat = None if sender is None else the_line.hash_number.keyed(f"{sender} {keywords.exact_form(body)}")
     try:
         return the_line.reply_budget.check(sender, repeat, the_line.clock(), compliance=compliance)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, TimeoutError) as exc:
         log.error("sms reply budget failed error=%s", type(exc).__name__)
         return OK
 
 
-def _texter(the_line, sender: str | None, channel: Channel = Channel.SMS) -> tuple[bool, str | None]:
-    """Whether the sender opted out on ``channel`` and the language they last used, in one read.
+def _texter(the_line, sender: str | None, channel: Channel = Channel.SMS) -> tuple[bool, str | None, bool]:
+    """Whether the sender opted out on ``channel``, the language they last used, and whether the read failed.
 
     On a database failure: by SMS, not opted out as far as we know (Twilio's own block still stops a
-    STOPped number); on WhatsApp, opted out: nothing else would stop a message to someone who said STOP.
+    STOPped number, and this host's pending opt-outs are checked apart); on WhatsApp, opted out:
+    nothing else would stop a message to someone who said STOP.
     """
     if sender is None:
-        return False, None
+        return False, None, False
     try:
-        return the_line.storage.texter(sender, channel)
+        return *the_line.storage.texter(sender, channel), False
     except SQLAlchemyError as exc:  # answer from memory
         log.error("sms texter read failed channel=%s error=%s", channel, type(exc).__name__)
-        return channel == Channel.WHATSAPP, None
+        return channel == Channel.WHATSAPP, None, True
 
 
 def language(the_line, match: keywords.Match, sender: str | None, called: str | None, remembered: str | None = None) -> str:
@@ -149,24 +154,42 @@ def decide(
     twilio_word: bool = True,
     opted_out: bool = False,
     channel: Channel = Channel.SMS,
+    *,
+    word: str | None = None,
+    read_failed: bool = False,
+    pending: bool = False,
 ) -> tuple[str | None, str]:
     """The sms.yaml text to reply with (None: send nothing), and what happened, for the log.
 
-    ``twilio_word``: the text is one of the words Twilio's own opt-out acts on (and confirms); never
-    on WhatsApp, where Twilio does not act on them. ``opted_out``: the sender has opted out on
-    ``channel`` (read before, with their language).
+    ``twilio_word``: the text is exactly one of the words Twilio's own opt-out acts on (and
+    confirms); never on WhatsApp, where Twilio does not act on them. ``opted_out``: the sender has
+    opted out on ``channel`` (read before, with their language), or has an opt-out ``pending`` (the
+    database could not take it yet). ``word``: the opt-out or opt-in word, folded, to record.
+    ``read_failed``: that read failed.
     """
     mode = APP if not twilio_word else the_line.settings.sms_opt_out_replies
     if match.intent == keywords.OPT_OUT:
-        new = _store(the_line.storage.opt_out, sender, channel)
-        if new is None:
+        by_twilio = channel == Channel.SMS and twilio_word  # Twilio blocks the number too: only its START lifts that
+        if sender is None:
             return None, "opt_out_not_recorded"
+        try:
+            new = the_line.storage.opt_out(sender, channel, word, by_twilio)
+        except SQLAlchemyError as exc:  # honoured anyway: kept until the database takes it
+            log.error("sms opt-out write failed error=%s", type(exc).__name__)
+            the_line.opt_out_journal.add(sender, channel, word, by_twilio)
+            return None, "opt_out_pending"
+        if read_failed and not by_twilio:
+            return None, "opted_out_unread"  # a word only the line knows, and a failed read: silence is the safe side
         # At most one confirmation: only for a new opt-out, and only when Twilio does not send its own.
         return ("stop" if mode == APP and new else None), "opted_out" if new else "already_opted_out"
     if match.intent == keywords.OPT_IN:
-        removed = _store(the_line.storage.opt_in, sender, channel)
-        if removed is None:
+        if pending:
+            return None, "opt_in_while_pending"  # the opt-out is not stored yet: it stands; START again later
+        done, removed = _store(lambda h, c: the_line.storage.opt_in(h, c, twilio_word=twilio_word), sender, channel)
+        if not done:
             return None, "opt_in_not_recorded"  # no confirmation of what we could not do
+        if removed is None:
+            return None, "opt_in_needs_start"  # EMPEZAR after Twilio's STOP: Twilio blocks the number (and any reply)
         return ("start" if mode == APP else None), "opted_in" if removed else "not_opted_out"
     if opted_out and channel == Channel.WHATSAPP:
         return None, "silent_opted_out"  # nothing at all until START: the line is the only one that honours it
@@ -180,15 +203,15 @@ def decide(
     return key, "reply" if match.intent != keywords.UNKNOWN else "unknown"
 
 
-def _store(action, sender: str | None, channel: Channel = Channel.SMS) -> bool | None:
-    """Run an opt-out/opt-in write; None when there is no number or the database failed."""
+def _store(action, sender: str | None, channel: Channel = Channel.SMS) -> tuple[bool, bool | None]:
+    """Run an opt-in write: (done, its result); not done when there is no number or the database failed."""
     if sender is None:
-        return None
+        return False, None
     try:
-        return action(sender, channel)
+        return True, action(sender, channel)
     except SQLAlchemyError as exc:
-        log.error("sms opt-out write failed error=%s", type(exc).__name__)
-        return None
+        log.error("sms opt-in write failed error=%s", type(exc).__name__)
+        return False, None
 
 
 def error_response(exc: Exception) -> Response:

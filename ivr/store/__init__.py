@@ -7,7 +7,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Usage recording: an after_request hook that queues what each webhook did."""
+    """Usage recording: an after_request hook that queues what each webhook did; and the replay of
+    opt-outs a stopped process could not store (opt_out_journal.py), in this web process's own thread."""
+    from ivr.line import EXTENSION
     from ivr.store import usage
 
     app.after_request(usage.after_request)
+    journal = app.extensions[EXTENSION].opt_out_journal
+    if journal is not None:
+        journal.start()

@@ -204,6 +204,16 @@ _TEXTER_LANGUAGE = select(texter_language.c.language).where(texter_language.c.nu
 _TEXTER = select(_OPTED_OUT.scalar_subquery(), _TEXTER_LANGUAGE.scalar_subquery())
 
 
+def where_opt_outs_live(settings) -> str:
+    """The start-up warning for SQLite: the file holds every opt-out, so it must outlive the process."""
+    path = settings.database_url.removeprefix("sqlite:///")
+    return (
+        f"opt-outs are kept in the SQLite file {path}: it must be on a disk that persists across restarts "
+        "and is backed up (a wiped disk forgets every STOP; see README 'Backups and the hash key'), "
+        "or set DATABASE_URL to PostgreSQL"
+    )
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -313,17 +323,51 @@ class Storage:
         with self.engine.connect() as conn:
             return conn.execute(_OPTED_OUT, {"number_hash": number_hash, "channel": channel}).first() is not None
 
-    def opt_out(self, number_hash: str, channel: str = SMS) -> bool:
-        """Record an opt-out on ``channel``; True if it is new."""
+    def opt_out(self, number_hash: str, channel: str = SMS, word: str | None = None, by_twilio: bool | None = None) -> bool:
+        """Record an opt-out on ``channel`` and the word that made it; True if it is new."""
         with self.engine.begin() as conn:
-            row = {"number_hash": number_hash, "channel": channel, "created_at": utcnow()}
+            row = {"number_hash": number_hash, "channel": channel, "created_at": utcnow(), "word": word, "by_twilio": by_twilio}
             return conn.execute(self._insert_ignore(opt_outs, **row)).rowcount == 1
 
-    def opt_in(self, number_hash: str, channel: str = SMS) -> bool:
-        """Remove an opt-out on ``channel``; True if there was one."""
+    def opt_in(self, number_hash: str, channel: str = SMS, twilio_word: bool = True) -> bool | None:
+        """Remove an opt-out on ``channel``; True if there was one, False if none.
+
+        None: the opt-out stands, because Twilio's own opt-out made it (or an older one, of unknown
+        word) and ``twilio_word`` is False: only Twilio's START, YES or UNSTOP lift Twilio's block.
+        """
         with self.engine.begin() as conn:
             mine = opt_outs.c.number_hash == number_hash, opt_outs.c.channel == channel
-            return conn.execute(delete(opt_outs).where(*mine)).rowcount > 0
+            liftable = (opt_outs.c.by_twilio.is_(False),) if channel == SMS and not twilio_word else ()
+            if conn.execute(delete(opt_outs).where(*mine, *liftable)).rowcount > 0:
+                return True
+            if liftable and conn.execute(select(opt_outs.c.number_hash).where(*mine)).first() is not None:
+                return None
+            return False
+
+    def store_opt_outs(self, rows: list[dict]) -> int:
+        """Store opt-outs kept while the database was away (opt_out_journal.py), in one transaction; how many were new."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            return sum(conn.execute(self._insert_ignore(opt_outs, created_at=now, **row)).rowcount == 1 for row in rows)
+
+    def adopt_old_hash(self, old_hash: str, new_hash: str) -> bool:
+        """Key rotation: re-key this person's opt-outs and language from the old key's hash; True if any."""
+        with self.engine.connect() as conn:
+            found = conn.execute(_TEXTER, {"number_hash": old_hash, "channel": SMS}).one()
+            other = conn.execute(select(opt_outs.c.channel).where(opt_outs.c.number_hash == old_hash).limit(1)).first()
+        if found == (None, None) and other is None:
+            return False
+        with self.engine.begin() as conn:
+            for table in (opt_outs, texter_language):
+                mine = select(table.c.number_hash).where(table.c.number_hash == new_hash)
+                if table is texter_language and conn.execute(mine).first() is not None:
+                    conn.execute(delete(table).where(table.c.number_hash == old_hash))  # the new key's row is newer
+                    continue
+                if table is opt_outs:  # a channel opted out under both keys: keep the new key's row
+                    new_channels = select(opt_outs.c.channel).where(opt_outs.c.number_hash == new_hash)
+                    conn.execute(delete(opt_outs).where(opt_outs.c.number_hash == old_hash, opt_outs.c.channel.in_(new_channels)))
+                conn.execute(update(table).where(table.c.number_hash == old_hash).values(number_hash=new_hash))
+        return True
 
     # --- a texter's language ---------------------------------------------------------------------
     def texter(self, number_hash: str, channel: str = SMS) -> tuple[bool, str | None]:
@@ -394,8 +438,8 @@ class Storage:
         nothing went out, and the text-sent row, in one transaction: one wait for a lock at most."""
         now = utcnow()
         with self.engine.begin() as conn:
-            if opted_out:
-                conn.execute(self._insert_ignore(opt_outs, number_hash=number_hash, channel=SMS, created_at=now))
+            if opted_out:  # Twilio's own block (error 21610): only Twilio's opt-in words lift it
+                conn.execute(self._insert_ignore(opt_outs, number_hash=number_hash, channel=SMS, created_at=now, by_twilio=True))
             if give_back:
                 for bucket in self._buckets(number_hash, now):
                     still_counted = text_quota.c.bucket == bucket, text_quota.c.count > 0

@@ -97,6 +97,10 @@ def _plain(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", "".join(c for c in decomposed if not unicodedata.combining(c))).split())
 
 
+# Outcomes where no text will ever come: the numbers are read twice (time to find a pen).
+ONLY_ALOUD = (TextOutcome.CANNOT_RECEIVE, TextOutcome.NO_CALLER_ID, TextOutcome.ABROAD, TextOutcome.NOT_MOBILE)
+
+
 class VoiceScript:
     def __init__(
         self,
@@ -329,7 +333,7 @@ class VoiceScript:
     def text_outcome_lead(self, outcome: TextOutcome) -> tuple[str, ...]:
         lead = (f"text.{outcome}",)
         if outcome is not TextOutcome.SENT:
-            lead += self.numbers_aloud(twice=outcome in (TextOutcome.CANNOT_RECEIVE, TextOutcome.NO_CALLER_ID))
+            lead += self.numbers_aloud(twice=outcome in ONLY_ALOUD)
         return lead
 
     @cache

@@ -1,6 +1,7 @@
 """'Text me the numbers': one text to the caller, honest about what happened, answered in time.
 
-Order matters: an unusable caller ID is never texted; an opt-out is honoured before anything is
+Order matters: an unusable caller ID is never texted, nor a number of a country or type the line
+does not text (text_gate.py); an opt-out is honoured before anything is
 sent; the limits are taken atomically before the send and given back when nothing went out.
 
 Time matters too: the caller waits in silence while this runs, and Twilio gives up on a webhook
@@ -19,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr.outcomes import TextOutcome
 from ivr.privacy import normalise
 from ivr.store.storage import DATABASE_WAIT_SECONDS
+from ivr.voice import text_gate
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +44,16 @@ def text_the_numbers(
     to = normalise(caller, settings.default_region)
     if to is None:
         return TextOutcome.NO_CALLER_ID
+    refused = text_gate.refusal(to, text_gate.regions(line))
+    if refused is not None:
+        log.warning("text_me outcome=%s", refused)  # never the number: its type or country is the reason
+        return refused
     from_ = normalise(called, settings.default_region)
     if from_ is None:
         return TextOutcome.TEMPORARY
-    number_hash = line.hash_number(to)
+    number_hash = line.person(to)
     try:
-        if line.storage.is_opted_out(number_hash):
+        if line.opt_out_pending(number_hash, "sms") or line.storage.is_opted_out(number_hash):
             return TextOutcome.OPTED_OUT
         quota = line.storage.take_text_quota(number_hash, settings.texts_per_caller_per_day, settings.texts_per_hour)
     except SQLAlchemyError as exc:
