@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from ivr.store.migrate import upgrade
 from ivr.store.storage import Storage, texts_sent, usage_events
 from ivr.tools.simulator import Call, HttpTransport, Texter
+from ivr.voice import text_gate
 from tests.apps import AUTH_TOKEN, OUR_NUMBER, make_env
 from tests.live_server import Gunicorn
 
@@ -31,11 +32,13 @@ AT_ONCE = 32  # simulated callers and texters at the same time
 
 
 def numbers():
-    """Distinct valid US numbers in the fictional 555-01XX range of every area code."""
+    """Distinct valid US numbers in the fictional 555-01XX range of every area code that "text me" texts
+    (not Canada's or the Caribbean's, nor toll-free or premium-rate: see ivr/voice/text_gate.py)."""
     for area in range(201, 990):
         for line in range(100, 200):
             number = f"+1{area}555{line:04d}"
-            if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            parsed = phonenumbers.parse(number)
+            if phonenumbers.is_valid_number(parsed) and text_gate.refusal(number, frozenset({"US"})) is None:
                 yield number
 
 

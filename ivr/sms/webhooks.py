@@ -1,7 +1,10 @@
 """POST /sms: the text line, for SMS and WhatsApp. A keyword in, one reply out (or none), never a 5xx.
 
 Who opted out is the only thing kept (a keyed hash of the number and the channel, in
-storage.opt_outs; the SMS ones are shared with the voice line's "text me"). Message bodies are never
+storage.opt_outs, with the word and whether Twilio's own opt-out acted on it; the SMS ones are
+shared with the voice line's "text me"). Opt-ins follow Twilio's rules: after Twilio's STOP, only
+Twilio's START, YES or UNSTOP lift it (Twilio blocks the number until then). An opt-out the
+database cannot take is honoured at once and kept until it can (store/opt_out_journal.py). Message bodies are never
 stored or logged; the log line and the usage counts get the matched keyword only.
 
 WhatsApp comes to the same webhook, with ``From``/``To`` as ``whatsapp:+1...``. It gets the same
