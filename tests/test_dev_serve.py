@@ -127,6 +127,7 @@ def test_the_banner_is_the_last_thing_before_traffic_and_two_serves_keep_their_o
     head = output[: output.index("INFO ivr.webhook")]
     assert head[: head.rfind("\n")].rstrip().endswith(BANNER_END), output  # the banner, then traffic
     before = output[: output.index("The line is running on")]
+    assert before.count("no TWILIO_AUTH_TOKEN: development mode, unsigned webhooks accepted from loopback only") == 1  # gunicorn, once
     assert "alembic" not in before and "Booting worker" not in before and "Listening at" not in before, before
     assert f"http://127.0.0.1:{first.port}/voice" in output and "python3 dev.py flask call" in output
     own = tmp_path / "instance" / f"gunicorn-{first.port}.ctl"

@@ -96,3 +96,20 @@ def test_practice_tools_do_not_warn_that_webhooks_will_be_refused(env):
         assert "refused" not in result.stderr and "WARNING" not in result.stderr, args
     setup = flask("twilio", "setup", "--number", "+16175550100", "--base-url", "https://line.example.org", env=env)
     assert setup.returncode == 1 and "WARNING" not in setup.stderr
+
+
+@pytest.mark.slow
+def test_gunicorn_serving_webhooks_says_once_that_without_a_token_each_is_refused(tmp_path, env):
+    from ivr.store.migrate import upgrade
+    from tests.live_server import Gunicorn
+
+    env = {**env, "TWILIO_AUTH_TOKEN": ""}
+    upgrade(env["DATABASE_URL"])
+    with Gunicorn(env, tmp_path / "gunicorn.log") as server:
+        server.wait_ready()
+        server.stop()
+    warned = [line for line in server.output().splitlines() if "no TWILIO_AUTH_TOKEN" in line]
+    assert len(warned) == 1, server.output()  # by the master, once: not by each of the 2 workers
+    assert warned[0].endswith(
+        "[WARNING] no TWILIO_AUTH_TOKEN: every webhook will be refused (403); set it to the Twilio account's auth token"
+    )
