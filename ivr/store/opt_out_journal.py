@@ -14,9 +14,9 @@ An opt-out whose write fails is never lost and never ignored:
   store it: "across a restart" holds when the instance folder is on a disk that survives restarts
   (a Procfile platform's is wiped: there, only the running processes keep them).
 
-Several workers share one journal: appends and the store-then-empty step hold an exclusive
-``flock`` on it, and storing is an INSERT that ignores an opt-out already there, so a replay by two
-workers stores each once.
+Several workers share one journal: appends, reads and rewrites hold an exclusive ``flock`` on it
+(never while the database is asked), and storing is an INSERT that ignores an opt-out already
+there, so a replay by two workers stores each once.
 """
 
 from __future__ import annotations
@@ -96,11 +96,15 @@ class OptOutJournal:
             with self._locked("a+") as handle:
                 handle.seek(0)
                 entries = {(e["number_hash"], e["channel"]): e for e in _parse(handle.read())}
-                with self._lock:
-                    entries.update(self._pending)
-                if entries:
-                    self.storage.store_opt_outs(list(entries.values()))
+            with self._lock:
+                entries.update(self._pending)
+            if entries:  # without the file's lock: a webhook's add() never waits on the database
+                self.storage.store_opt_outs(list(entries.values()))
+            with self._locked("a+") as handle:  # keep what was added meanwhile, drop what is stored
+                handle.seek(0)
+                left = [e for e in _parse(handle.read()) if (e["number_hash"], e["channel"]) not in entries]
                 handle.truncate(0)
+                handle.write("".join(json.dumps(e) + "\n" for e in left))
                 handle.flush()
                 os.fsync(handle.fileno())
         except SQLAlchemyError as exc:
