@@ -64,6 +64,9 @@ class TwilioSender:
         try:
             message = future.result(timeout=wait)
         except FutureTimeout:
+            if future.cancel():  # still queued behind other sends: it never reached Twilio, and never will
+                log.warning("twilio_rest outcome=temporary reason=queued seconds=%.1f", wait)
+                return SendResult(TextOutcome.TEMPORARY)
             log.warning("twilio_rest outcome=temporary reason=deadline seconds=%.1f", wait)
             return SendResult(TextOutcome.TEMPORARY, certain=False)
         except (TwilioRestException, TwilioServiceException) as exc:  # the legacy error body, or RFC 9457 problem details

@@ -68,7 +68,8 @@ class FakeTwilio:
             self.requests.clear()
 
     def answer(self, *mode, to: str | None = None) -> None:
-        """("ok",), ("error", code), ("status", http_status) or ("hang", seconds); for one number or all."""
+        """("ok",), ("slow", seconds) (accepted after that long), ("error", code), ("status", http_status)
+        or ("hang", seconds); for one number or all."""
         with self.lock:
             if to:
                 self.per_number[to] = mode
@@ -102,6 +103,8 @@ class FakeTwilio:
         if mode[0] == "hang":
             time.sleep(mode[1])
             return self._send(handler, 504, {"code": 20500, "message": "late", "status": 504})
+        if mode[0] == "slow":
+            time.sleep(mode[1])
         if mode[0] == "status":
             return self._send(handler, mode[1], {"code": 20500, "message": "Internal Server Error", "status": mode[1]})
         if mode[0] == "error":

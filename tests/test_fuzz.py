@@ -33,6 +33,7 @@ WEBHOOKS = [
     "/voice/<lang>/transfer/<contact>/done",
     "/voice/<lang>/crisis/<name>",
     "/voice/<lang>/lifeline/done",
+    "/voice/<lang>/text/<ticket>",
     "/voice/fallback",
     "/voice/status",
     "/sms",
@@ -107,7 +108,7 @@ LIKELY_VALUES = [
     "1e309",
     "NaN",
 ]
-QUERY_ARGS = ["tries", "answer", "contact", "welcome"]
+QUERY_ARGS = ["tries", "answer", "contact", "welcome", "due"]
 
 values = st.one_of(
     st.sampled_from(LIKELY_VALUES),
@@ -141,6 +142,7 @@ def path_values(line) -> dict:
         "lang": st.one_of(st.sampled_from(sorted(content.languages)), SEGMENT),
         "name": st.one_of(st.sampled_from(sorted({*content.menus, *content.answers})), SEGMENT),
         "contact": st.one_of(st.sampled_from(sorted(content.contacts)), SEGMENT),
+        "ticket": st.one_of(SEGMENT, st.from_regex(r"[A-Za-z0-9_\-&<>\"'.]{1,40}", fullmatch=True)),
     }
 
 

@@ -69,6 +69,7 @@ VOICE_TEXTS = (
     "goodbye",
     "transfer.offer",
     "text.repeat_numbers",
+    "text.one_moment",
     "numbers_aloud",
     "fallback",
     *(f"transfer.{o}" for o in DIAL_OUTCOMES),

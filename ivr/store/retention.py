@@ -2,7 +2,8 @@
 
 Deleted: usage events and texts-sent rows older than the retention period (with the first-of-the-day
 rows of the counts, which hold hash prefixes), text-limit and reply-budget counters older than two days (they only
-matter on the day and hour they count), and per-day counts older than IVR_COUNTS_RETENTION_DAYS
+matter on the day and hour they count) and "text me" tickets as old (read during their call), and
+per-day counts older than IVR_COUNTS_RETENTION_DAYS
 (default five years: they hold no identities, so they outlive the events). Kept: opt-outs, for as
 long as they stand, because a STOP must be honoured until the person texts START (see the README).
 """
@@ -19,6 +20,7 @@ NAMES = {
     "texts_sent": "texts sent",
     "text_quota": "text-limit counters",
     "reply_counters": "reply-budget counters",
+    "text_tickets": "text-me tickets",
     "usage_seen": "first-of-the-day rows",
     "usage_daily": "per-day count rows",
     "usage_daily_unique": "per-day unique count rows",

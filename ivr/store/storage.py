@@ -177,6 +177,20 @@ texter_language = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# "Text me" answered before Twilio did (voice.text_me): the outcome of one send, for whichever instance
+# Twilio asks next. ``ticket`` travels in the redirect's URL; ``call_ref``, a keyed hash of the CallSid,
+# ties it to its call. The row is written once the send settled; ``answer_by`` is when the caller
+# had to hear something, sent or not. No number, no text: purged with the text-limit counters.
+text_tickets = Table(
+    "text_tickets",
+    metadata,
+    Column("ticket", String(32), primary_key=True),
+    Column("call_ref", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("answer_by", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(20)),
+)
+
 # Twilio's message statuses in the order they happen; a late callback never moves a text backwards.
 MESSAGE_STATUS_RANK = {
     "accepted": 0,
@@ -200,6 +214,9 @@ _OPTED_OUT = (
     .limit(1)
 )
 _TEXTER_LANGUAGE = select(texter_language.c.language).where(texter_language.c.number_hash == bindparam("number_hash"))
+_TICKET = select(text_tickets.c.call_ref, text_tickets.c.answer_by, text_tickets.c.outcome).where(
+    text_tickets.c.ticket == bindparam("ticket")
+)
 # Both at once, for every inbound text: one round trip instead of two.
 _TEXTER = select(_OPTED_OUT.scalar_subquery(), _TEXTER_LANGUAGE.scalar_subquery())
 
@@ -448,6 +465,22 @@ class Storage:
             values.update(message_sid=message_sid, status=status)
             conn.execute(insert(texts_sent).values(number_hash=number_hash, created_at=now, error_code=error_code, **values))
 
+    # --- "text me" tickets (voice.text_me): outcomes any instance can read ---------------------------
+    def record_ticket(self, ticket: str, call_ref: str, answer_by: datetime, outcome: str) -> None:
+        """What became of the send of ``ticket`` (the row exists only once it is known)."""
+        row = {"ticket": ticket, "call_ref": call_ref, "created_at": utcnow(), "answer_by": answer_by, "outcome": outcome}
+        with self.engine.begin() as conn:
+            conn.execute(insert(text_tickets).values(**row))
+
+    def ticket(self, ticket: str) -> tuple[str, datetime, str | None] | None:
+        """(call_ref, answer_by, outcome), or None while the send runs (or for a ticket never given)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_TICKET, {"ticket": ticket}).first()
+        if row is None:
+            return None
+        answer_by = row.answer_by if row.answer_by.tzinfo else row.answer_by.replace(tzinfo=UTC)  # SQLite keeps no zone
+        return row.call_ref, answer_by, row.outcome
+
     def count_texts(self, number_hash: str | None = None) -> int:
         query = select(func.count()).select_from(texts_sent)
         if number_hash:
@@ -525,6 +558,8 @@ class Storage:
                     delete(reply_counters).where(reply_counters.c.window_start < int(quota_before.timestamp()))
                 ).rowcount,
                 "texter_language": conn.execute(delete(texter_language).where(texter_language.c.updated_at < before)).rowcount,
+                # a ticket is read for a few seconds, during its call: as short-lived as the counters
+                "text_tickets": conn.execute(delete(text_tickets).where(text_tickets.c.created_at < quota_before)).rowcount,
                 # whole days only: the day of the cutoff keeps its first-of-the-day rows until tomorrow's purge
                 "usage_seen": conn.execute(delete(usage_seen).where(usage_seen.c.day < before.date())).rowcount,
             }

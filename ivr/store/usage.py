@@ -1,7 +1,7 @@
 """Usage counts without identities: what happened on each call and text, written off the hot path.
 
-Each answered webhook (voice or inbound text) becomes one usage event: the channel (voice, sms or
-whatsapp), the line (which of the deployment's numbers, lines.py), the event (a call
+Each answered webhook (voice or inbound text; not the pauses while "text me" waits for Twilio)
+becomes one usage event: the channel (voice, sms or whatsapp), the line (which of the deployment's numbers, lines.py), the event (a call
 began, an answer was heard, a transfer started or ended, a text was asked for, a keyword came in),
 the language, the topic, the outcome, the time, and at most a keyed hash of the number (only on the
 first event of a call and on inbound texts; the other events of a call carry a keyed hash of its
@@ -45,6 +45,9 @@ _recorders: weakref.WeakSet[UsageRecorder] = weakref.WeakSet()
 def after_request(response):
     """Flask after_request: queue what this webhook did. Costs a tuple and a put on a queue."""
     channel = CHANNELS.get(request.blueprint or "")
+    notes = g.get("log_fields") or {}
+    if notes.get("outcome") == "text_wait":  # "text me" still under way: counted once, with its outcome
+        return response
     if channel and response.status_code == 200:
         form = request.form
         if channel == Channel.SMS:
@@ -56,7 +59,7 @@ def after_request(response):
                 str(channel),
                 request.endpoint,
                 request.view_args,
-                g.get("log_fields") or {},
+                notes,
                 form.get("From"),
                 form.get("CallSid") or None,
                 request.args,
@@ -100,7 +103,9 @@ def describe(channel: str, endpoint: str | None, view_args: dict | None, notes: 
         event.update(event="fallback", topic=None, outcome=notes.get("error_code") or "fallback")
     elif view == "menu":
         event.update(event="menu", topic=notes.get("menu"))
-    elif view in ("choose", "crisis"):  # an "always" key after the crisis message is a choice like any other
+    elif view == "text_result" and str(outcome or "").startswith("text_"):
+        event.update(event="text", topic="numbers", outcome=str(outcome).removeprefix("text_"))
+    elif view in ("choose", "crisis", "text_result"):  # an "always" key after the crisis message (or while a text waits) is a choice
         event["input"] = notes.get("input")
         kind = str(outcome or "")
         if kind == "answer":

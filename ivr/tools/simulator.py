@@ -7,6 +7,7 @@ transport: in-process (Flask's test client) or over HTTP (a running server).
 from __future__ import annotations
 
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -153,7 +154,7 @@ def sign(auth_token: str | None, url: str, params: dict) -> dict:
 # --- a call -----------------------------------------------------------------------------------------
 @dataclass
 class Event:
-    kind: str  # say | play | gather | dial | text | hangup | http
+    kind: str  # say | play | pause | gather | dial | text | hangup | http
     detail: str
     data: dict = field(default_factory=dict)
 
@@ -195,6 +196,7 @@ class Call:
         self._rest: list[ET.Element] = []
         self.ended = False
         self.statuses: list[int] = []
+        self.pause = time.sleep  # what a <Pause length> does: the call waits, as on the phone
 
     # --- driving -------------------------------------------------------------------------------------
     def start(self) -> Call:
@@ -294,12 +296,19 @@ class Call:
             rest = verbs[index + 1 :]
             if verb.tag in ("Say", "Play"):
                 self._hear(verb)
+            elif verb.tag == "Pause":
+                self._wait(verb)
             elif verb.tag == "Gather":
                 for child in verb:
                     if child.tag in ("Say", "Play"):
                         self._hear(child)
-                if any(v.tag == "Gather" for v in rest):
-                    # A caller who presses nothing listens on: this one times out into the next <Gather>.
+                    elif child.tag == "Pause":
+                        self._wait(child)
+                goes_on = self._goes_on_as_a_key_would(verb, rest)
+                if any(v.tag == "Gather" for v in rest) or goes_on:
+                    # A caller who presses nothing listens on: this one times out into the next <Gather>
+                    # (or into a <Redirect> to where a key would have gone: the call is not waiting for one).
+                    # Like the time words take, the <Gather>'s time-out is not waited here; a <Pause> is.
                     self._passed.append(verb)
                     self.events.append(Event("gather", verb.get("action", ""), {**verb.attrib, "passed": True}))
                     continue
@@ -319,6 +328,15 @@ class Call:
                 break
         self.ended = True
         self.events.append(Event("hangup", ""))
+
+    def _goes_on_as_a_key_would(self, gather: ET.Element, rest: list[ET.Element]) -> bool:
+        action = gather.get("action")
+        return bool(action and rest and rest[0].tag == "Redirect" and (rest[0].text or "").strip() == action)
+
+    def _wait(self, element: ET.Element) -> None:
+        seconds = float(element.get("length") or 1)
+        self.events.append(Event("pause", str(seconds)))
+        self.pause(seconds)
 
     def _hear(self, element: ET.Element) -> None:
         if element.tag == "Play":

@@ -34,6 +34,8 @@ from ivr.voice.understand import Understander
 XML = bytes
 SAY_LIMIT = 3000  # characters Twilio takes in one <Say>; a longer one fails the call with an application error
 KEYS_TIMEOUT = 1  # seconds a keys-only <Gather> waits after its words before the menu goes on (Twilio's least)
+TEXT_WAIT_PAUSE = 1  # seconds of silence while "text me" waits for Twilio, before the line asks again
+TICKET = b"TICKET0placeholder0"  # where a ticket goes in the rendered "one moment"
 # Placeholders whose value is the deployment's, not prompts/': a recording cannot say them.
 VARYING = re.compile(r"\{(local_info|local\.[a-z]+|[a-z]+\.hours)\}")
 
@@ -341,6 +343,28 @@ class VoiceScript:
         """What the caller hears after asking for the numbers by text, then the main menu."""
         return self.menu("main", lead=self.text_outcome_lead(outcome))
 
+    def plan_text_wait(self, first: bool = True) -> Plan:
+        return Plan((("keys", (self.said("text.one_moment"),) if first else ()),), "redirect")
+
+    def text_wait(self, ticket: str, due: int, first: bool = True, pause: int = TEXT_WAIT_PAUSE) -> XML:
+        """ "Text me" while Twilio has not answered: "one moment" (``first``), ``pause`` seconds, then
+        Twilio asks the ticket's URL again. A key cuts it short and asks at once (webhooks.text_result).
+
+        ``ticket``: URL-safe (secrets.token_urlsafe); rendered once, the ticket put in by replace."""
+        template = self._text_wait(first, pause)
+        return template.replace(b"/" + TICKET + b"?due=1", f"/{ticket}?due={due}".encode())
+
+    @cache
+    def _text_wait(self, first: bool, pause: int) -> XML:
+        url = self.url("text", TICKET.decode(), due=1)
+        response = VoiceResponse()
+        gather = Gather(input="dtmf", num_digits=1, timeout=KEYS_TIMEOUT, action=url, method="POST")
+        self._append(gather, self.plan_text_wait(first).blocks[0][1])
+        gather.pause(length=pause)
+        response.append(gather)
+        response.redirect(url, method="POST")
+        return response.to_xml().encode()
+
     def closed(self, contact: str) -> XML:
         """The line is outside its hours: say when it is open, offer the text or connecting anyway."""
         return self.menu("closed", contact=contact, lead=(f"transfer.closed.{contact}",))
@@ -434,6 +458,7 @@ class VoiceScript:
             yield f"transfer.connecting.{contact.name}", self.plan_transfer(contact.name)
         for outcome in TextOutcome:
             yield f"text.{outcome}", self.plan_menu("main", lead=self.text_outcome_lead(outcome))
+        yield "text.one_moment", self.plan_text_wait()
         for status in (s for s in DialOutcome if s is not DialOutcome.COMPLETED):
             yield f"transfer.{status}", self.plan_menu("after_failed_transfer", lead=self.transfer_failed_lead(status))
         yield "goodbye", Plan((("plain", (self.said("goodbye"),)),), "hangup")
@@ -468,6 +493,7 @@ class VoiceScript:
                 render(f"transfer.closed.{contact.name}", self.closed(contact.name))
         for outcome in TextOutcome:
             render(f"text.{outcome}", self.text_outcome(outcome))
+        render("text.one_moment", self.text_wait("ticket", 0))
         for status in DialOutcome:
             render("transfer", self.transfer_done(status))
             render("crisis", self.crisis_transfer_done(status))

@@ -8,12 +8,24 @@ Time matters too: the caller waits in silence while this runs, and Twilio gives 
 after 15 s. Everything here fits in IVR_ANSWER_WITHIN seconds from the webhook's start (10 by
 default): the send waits only as long as leaves room to record what happened, and is not made at
 all when the database was so slow that no room is left (the caller then hears the numbers).
+
+The send itself runs off the request thread (``sends``, a bounded pool: voice/sends.py). A send done
+within about a second is answered at once, as before. A slower one is answered "one moment" with a
+ticket: the caller hears a short pause and Twilio comes back to /voice/<lang>/text/<ticket>, which
+any instance answers from storage (``outcome_of``): the outcome once known, another short pause
+until then, and at the deadline, with nothing known, the "temporary problem" answer and the numbers.
+The send is made once, by the request that asked; the ticket's URL only ever reads.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -28,19 +40,50 @@ log = logging.getLogger(__name__)
 RECORD_RESERVE_SECONDS = DATABASE_WAIT_SECONDS + 0.5
 # A send given less than this is not worth starting: Twilio usually takes 0.2 to 1 s to accept one.
 SHORTEST_SEND_SECONDS = 1.0
+# How long the request that asked waits for the send before it answers "one moment": Twilio's usual time.
+FIRST_ANSWER_SECONDS = 1.0
+TICKET = re.compile(r"[A-Za-z0-9_\-]{22}")  # secrets.token_urlsafe(16): what a ticket in a URL must look like
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The send goes on after this answer: Twilio asks for its outcome at the ticket's URL, until ``due``."""
+
+    ticket: str
+    due: int  # Unix time (ms) by which the caller hears an outcome, sent or not: travels in the URL
 
 
 def text_the_numbers(
-    line, lang: str, caller: str | None, called: str | None, channel: str = "voice", answer_by: float | None = None
-) -> TextOutcome:
+    line,
+    lang: str,
+    caller: str | None,
+    called: str | None,
+    channel: str = "voice",
+    answer_by: float | None = None,
+    sends=None,
+    call_sid: str | None = None,
+) -> TextOutcome | Waiting:
     """Send the numbers text to ``caller`` from ``called``; say what became of it.
 
     ``answer_by``: the time.perf_counter() by which the caller must be answered (default: now plus
-    IVR_ANSWER_WITHIN).
+    IVR_ANSWER_WITHIN). ``sends`` (voice/sends.py): everything below, database included, runs in
+    its pool, and Waiting is the answer when it takes longer than FIRST_ANSWER_SECONDS; without it,
+    it runs here.
     """
-    settings = line.settings
     if answer_by is None:
-        answer_by = time.perf_counter() + settings.answer_within
+        answer_by = time.perf_counter() + line.settings.answer_within
+    text = partial(_text, line, lang, caller, called, channel, answer_by, line.status_callback_url())  # the URL needs the request
+    if sends is None:
+        return text()
+    return _in_background(line, sends, text, call_sid, answer_by)
+
+
+def _text(line, lang: str, caller: str | None, called: str | None, channel: str, answer_by: float, status_callback) -> TextOutcome:
+    """The checks, the send and what it leaves in storage, in whichever thread runs them."""
+    settings = line.settings
+    if answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS < SHORTEST_SEND_SECONDS:  # waited its turn too long: nothing taken
+        log.warning("text_me outcome=temporary reason=queued_too_long")
+        return TextOutcome.TEMPORARY
     to = normalise(caller, settings.default_region)
     if to is None:
         return TextOutcome.NO_CALLER_ID
@@ -64,14 +107,18 @@ def text_the_numbers(
     if quota == "line":
         log.warning("text_me outcome=temporary reason=hourly_limit")
         return TextOutcome.TEMPORARY  # the whole line's hourly limit: nothing this caller did; "we could not send a text right now"
+    number_line = line.for_number(called)  # the number's own line: its local contact, never another's
+    return _send(line, number_hash, to, from_, channel, lang, number_line, status_callback, answer_by)
+
+
+def _send(line, number_hash, to, from_, channel, lang, number_line, status_callback, answer_by: float) -> TextOutcome:
     wait = answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS  # the sender also caps it at its REST time-out
     if wait < SHORTEST_SEND_SECONDS:
         log.warning("text_me outcome=temporary reason=no_time_left seconds=%.1f", max(wait, 0.0))
         _settle(line, number_hash, channel, lang, TextOutcome.TEMPORARY, give_back=True)
         return TextOutcome.TEMPORARY
-    number_line = line.for_number(called)  # the number's own line: its local contact, never another's
     body = number_line.sms_text(lang, "numbers")
-    result = line.sender.send_sms(to=to, from_=from_, body=body, status_callback=line.status_callback_url(), wait=wait)
+    result = line.sender.send_sms(to=to, from_=from_, body=body, status_callback=status_callback, wait=wait)
     _settle(
         line,
         number_hash,
@@ -86,6 +133,59 @@ def text_the_numbers(
         line_id=number_line.key,
     )
     return result.outcome
+
+
+def call_ref(line, call_sid: str | None) -> str:
+    """The keyed hash a ticket is tied to its call by (as usage.py refers to a call)."""
+    return line.hash_number.keyed(f"call:{call_sid or ''}")[:32]
+
+
+def _in_background(line, sends, text, call_sid: str | None, answer_by: float) -> TextOutcome | Waiting:
+    """No database here: the request thread only hands the work over, and waits a little when it may."""
+    ticket = secrets.token_urlsafe(16)
+    due = datetime.now(UTC) + timedelta(seconds=answer_by - time.perf_counter())
+
+    ref = call_ref(line, call_sid)
+
+    def later(outcome: TextOutcome) -> None:  # in the pool's thread, once the caller was told "one moment"
+        try:
+            line.storage.record_ticket(ticket, ref, due, str(outcome))
+        except SQLAlchemyError as exc:
+            log.error("text_me ticket_failed error=%s", type(exc).__name__)  # the result URL then answers at the deadline
+
+    first = min(FIRST_ANSWER_SECONDS, answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS)
+    outcome = sends.start(text, later, wait=first, key=(ticket, ref))
+    if outcome is not None:
+        return outcome
+    return Waiting(ticket, int(due.timestamp() * 1000))
+
+
+def outcome_of(line, ticket: str, call_sid: str | None, due: int, sends=None) -> TextOutcome | None:
+    """What became of the send of ``ticket``, for the result URL; None: not known yet, and still time.
+
+    The ticket's row is written when the outcome is known; until then there is none. At ``due``
+    (Unix ms, from the URL: Twilio signed it) with nothing known, TEMPORARY: the caller hears the
+    numbers. The outcome of another call's ticket is never said: TEMPORARY. The process that sent
+    (``sends``) knows it first, from memory, even when the database cannot store it.
+    """
+    remembered = sends.known(ticket) if sends is not None else None
+    if remembered is not None:
+        found = (remembered[0], None, remembered[1])
+    else:
+        try:
+            found = line.storage.ticket(ticket)
+        except SQLAlchemyError as exc:
+            log.error("text_me ticket_unreadable error=%s", type(exc).__name__)
+            found = None  # ask again, until the deadline
+    if found is not None and found[0] != call_ref(line, call_sid):
+        log.warning("text_me outcome=temporary reason=other_call")
+        return TextOutcome.TEMPORARY
+    if found is not None and found[2] is not None:
+        return TextOutcome(found[2])
+    if time.time() * 1000 < due:
+        return None
+    log.warning("text_me outcome=temporary reason=unknown_at_deadline")
+    return TextOutcome.TEMPORARY
 
 
 def _settle(line, number_hash: str, channel: str, lang: str, outcome: str, line_id: str | None = None, **details) -> None:

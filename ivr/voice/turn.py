@@ -23,6 +23,7 @@ class Turn:
     welcome: bool = False  # still at the welcome: the other languages are offered first
     caller: str | None = None  # From, as Twilio sent it: the number to text, never logged
     called: str | None = None  # To: our number, the caller ID of a transfer
+    call: str | None = None  # CallSid: what a "text me" ticket is tied to
 
     @classmethod
     def parse(cls, args, form, answers, contacts) -> Turn:
@@ -37,6 +38,7 @@ class Turn:
             welcome=args.get("welcome") == "1",
             caller=form.get("From"),
             called=form.get("To"),
+            call=form.get("CallSid"),
         )
 
     @property

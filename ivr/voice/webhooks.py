@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr import weblog
+from ivr import metrics, weblog
 from ivr.content.prompts import Kind
 from ivr.line import Line, NumberLine, current_line
-from ivr.outcomes import DialOutcome
+from ivr.outcomes import DialOutcome, TextOutcome
 from ivr.privacy import normalise
+from ivr.voice import text_me
 from ivr.voice.script import VoiceScript
-from ivr.voice.text_me import text_the_numbers
+from ivr.voice.sends import Sends
 from ivr.voice.turn import Turn
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
+SENDS = "ivr_text_sends"  # app.extensions: this process's pool of "text me" sends (voice.init_app)
 
 
 EMPTY_RESPONSE = VoiceResponse().to_xml().encode()  # <Response />: for a callback, whose answer Twilio ignores
@@ -102,13 +104,19 @@ def choose(lang: str, name: str):
     if target is None:
         weblog.note(outcome="not_a_choice")
         return twiml(script.menu(name, before=("not_a_choice",), **turn.context))  # the language offer stays
-    reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within)
+    reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within, sends=_sends())
     weblog.note(outcome=reply.outcome)
     return twiml(reply.xml)
 
 
-def respond(line: Line, script: VoiceScript, target: str, turn: Turn, answer_by: float | None = None) -> Reply:
-    """What the caller hears after choosing ``target`` (a choice of the menu they were at)."""
+def _sends() -> Sends | None:
+    return current_app.extensions.get(SENDS)
+
+
+def respond(line: Line, script: VoiceScript, target: str, turn: Turn, answer_by: float | None = None, sends: Sends | None = None) -> Reply:
+    """What the caller hears after choosing ``target`` (a choice of the menu they were at).
+
+    ``sends``: "text me" sends in the background (a slow one is answered "one moment"); without it, waited for."""
     kind = script.content.kind(target)
     if kind is Kind.MENU:
         return Reply(script.menu(target), kind)
@@ -125,7 +133,12 @@ def respond(line: Line, script: VoiceScript, target: str, turn: Turn, answer_by:
                 return Reply(script.closed(target), "closed")
         return Reply(script.transfer(target, _caller_id(line, turn)), kind)
     if kind is Kind.TEXT:
-        outcome = text_the_numbers(line, script.lang, turn.caller, turn.called, answer_by=answer_by)
+        outcome = text_me.text_the_numbers(
+            line, script.lang, turn.caller, turn.called, answer_by=answer_by, sends=sends, call_sid=turn.call
+        )
+        if isinstance(outcome, text_me.Waiting):
+            return Reply(script.text_wait(outcome.ticket, outcome.due), "text_wait")
+        metrics.TEXT_OUTCOMES.labels(str(outcome)).inc()
         return Reply(script.text_outcome(outcome), f"text_{outcome}")
     raise ValueError(f"no answer for a choice of kind {kind!r}")  # a new Kind must be handled above, never texted by default
 
@@ -155,7 +168,7 @@ def crisis(lang: str, name: str):
     if key in script.content.always:
         target = script.content.always[key]
         weblog.note(menu=name, input=turn.input, choice=target)
-        reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within)
+        reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within, sends=_sends())
         weblog.note(outcome=reply.outcome)
         return twiml(reply.xml)
     weblog.note(menu=name, input=turn.input, outcome="crisis_declined")
@@ -166,6 +179,34 @@ def _own_caller_id(line: Line, turn: Turn) -> str | None:
     """For the lifeline: the caller's own number when it is one, so that the Lifeline routes the call
     by the caller's area code and can call back if it drops, as if they had dialled 988; else ours."""
     return normalise(turn.caller, line.settings.default_region) or _caller_id(line, turn)
+
+
+@bp.post("/<lang>/text/<ticket>")
+def text_result(lang: str, ticket: str):
+    """Where Twilio asks, after "one moment", what became of a "text me" send: any instance answers.
+
+    Never sends: a retried or repeated request reads the same outcome. A key pressed while waiting
+    asks at once; an "always" key (0: a person) does what it always does, the text going on anyway.
+    """
+    line = current_line()
+    script = _script(line, lang)
+    turn = _turn(script)
+    target = script.content.always.get(turn.digits[:1]) if turn.digits else None
+    if target is not None and script.content.kind(target) is not Kind.TEXT:
+        weblog.note(input=turn.input, choice=target)
+        reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within)
+        weblog.note(outcome=reply.outcome)
+        return twiml(reply.xml)
+    due = request.args.get("due", "")
+    due_ms = int(due) if due.isascii() and due.isdigit() and len(due) <= 15 else 0
+    known = text_me.TICKET.fullmatch(ticket)
+    outcome = text_me.outcome_of(line, ticket, turn.call, due_ms, _sends()) if known else TextOutcome.TEMPORARY
+    if outcome is None:
+        weblog.note(outcome="text_wait")
+        return twiml(script.text_wait(ticket, due_ms, first=False))
+    weblog.note(choice="text", outcome=f"text_{outcome}")
+    metrics.TEXT_OUTCOMES.labels(str(outcome)).inc()
+    return twiml(script.text_outcome(outcome))
 
 
 @bp.post("/<lang>/lifeline/done")
