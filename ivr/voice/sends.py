@@ -30,11 +30,12 @@ KNOWN = 10_000  # outcomes this process remembers by ticket (answered from memor
 
 
 class _Job:
-    __slots__ = ("detached", "done", "lock", "outcome")
+    __slots__ = ("detached", "done", "lock", "outcome", "sending")
 
     def __init__(self):
         self.lock = threading.Lock()
         self.done = threading.Event()
+        self.sending = threading.Event()  # past the database's checks: the REST call began (or the job ended)
         self.outcome: TextOutcome | None = None
         self.detached = False  # the request answered "one moment": the outcome goes to ``later``
 
@@ -48,33 +49,51 @@ class Sends:
         self.in_flight = 0  # queued or running: a send that would queue is not worth waiting for
         self._slow_until = 0.0  # time.monotonic() until which Twilio counts as slow
         self._known: OrderedDict[str, tuple[str, TextOutcome]] = OrderedDict()
+        self._pending: set[str] = set()
 
     def start(
-        self, send: Callable[[], TextOutcome], later: Callable[[TextOutcome], None], wait: float, key: tuple[str, str] = ("", "")
+        self,
+        send: Callable[[threading.Event], TextOutcome],
+        later: Callable[[TextOutcome], None],
+        wait: float,
+        key: tuple[str, str] = ("", ""),
+        checks: float = 0.0,
     ) -> TextOutcome | None:
-        """Run ``send`` in the pool; its outcome if it is done within ``wait`` seconds, else None and
+        """Run ``send(sending)`` in the pool; its outcome if it is done in time, else None and
         ``later(outcome)`` is called in the pool's thread once it is known (exactly one of the two).
 
-        ``key``: (ticket, call reference): the outcome is also remembered here (``known``)."""
+        In time: within ``checks`` seconds for the database's checks (opt-out, limits: each bounded
+        by its own wait, as when this ran in the request), then ``wait`` seconds once the send has
+        set ``sending`` (Twilio's part). ``key``: (ticket, call reference): the outcome is also
+        remembered here (``known``), and a ticket still running here is ``pending``."""
         job = _Job()
+        ticket = key[0]
         with self._lock:
             self.in_flight += 1
             starts_now = self.in_flight <= self.workers
+            self._pending.add(ticket)
         metrics.SENDS_IN_FLIGHT.inc()
         self._pool.submit(self._run, job, send, later, key)
         waited = wait > 0 and starts_now and time.monotonic() >= self._slow_until and self._waiters.acquire(blocking=False)
         if waited:
             try:
-                job.done.wait(wait)
+                if job.sending.wait(max(checks, wait)):
+                    job.done.wait(wait)
             finally:
                 self._waiters.release()
         with job.lock:
             if job.outcome is not None:
+                with self._lock:
+                    self._pending.discard(ticket)
                 return job.outcome
             job.detached = True
-        if waited:
+        if waited and job.sending.is_set():  # Twilio did not answer in time: do not wait on it for a while
             self._slow_until = time.monotonic() + SLOW_FOR
         return None
+
+    def pending(self, ticket: str) -> bool:
+        """Whether this process is still sending for ``ticket``."""
+        return ticket in self._pending
 
     def known(self, ticket: str) -> tuple[str, TextOutcome] | None:
         """(call reference, outcome) of a ticket this process sent for, once known."""
@@ -82,7 +101,7 @@ class Sends:
 
     def _run(self, job: _Job, send, later, key: tuple[str, str]) -> None:
         try:
-            outcome = send()
+            outcome = send(job.sending)
         except Exception:  # any failure is a send not made: the caller hears the numbers
             log.exception("text_me outcome=temporary reason=send_failed")
             outcome = TextOutcome.TEMPORARY
@@ -90,16 +109,19 @@ class Sends:
             with self._lock:
                 self.in_flight -= 1
             metrics.SENDS_IN_FLIGHT.dec()
+        ticket, ref = key
         with job.lock:
             job.outcome = outcome
             detached = job.detached
-        job.done.set()
-        if detached:
-            ticket, ref = key
             with self._lock:
-                self._known[ticket] = (ref, outcome)
-                while len(self._known) > KNOWN:
-                    self._known.popitem(last=False)
+                if detached:
+                    self._known[ticket] = (ref, outcome)
+                    while len(self._known) > KNOWN:
+                        self._known.popitem(last=False)
+                self._pending.discard(ticket)
+        job.done.set()
+        job.sending.set()
+        if detached:
             later(outcome)
 
     def shutdown(self) -> None:

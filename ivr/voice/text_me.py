@@ -78,8 +78,12 @@ def text_the_numbers(
     return _in_background(line, sends, text, call_sid, answer_by)
 
 
-def _text(line, lang: str, caller: str | None, called: str | None, channel: str, answer_by: float, status_callback) -> TextOutcome:
-    """The checks, the send and what it leaves in storage, in whichever thread runs them."""
+def _text(
+    line, lang: str, caller: str | None, called: str | None, channel: str, answer_by: float, status_callback, sending=None
+) -> TextOutcome:
+    """The checks, the send and what it leaves in storage, in whichever thread runs them.
+
+    ``sending`` (a threading.Event, from voice/sends.py) is set once the checks are done and the send begins."""
     settings = line.settings
     if answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS < SHORTEST_SEND_SECONDS:  # waited its turn too long: nothing taken
         log.warning("text_me outcome=temporary reason=queued_too_long")
@@ -108,6 +112,8 @@ def _text(line, lang: str, caller: str | None, called: str | None, channel: str,
         log.warning("text_me outcome=temporary reason=hourly_limit")
         return TextOutcome.TEMPORARY  # the whole line's hourly limit: nothing this caller did; "we could not send a text right now"
     number_line = line.for_number(called)  # the number's own line: its local contact, never another's
+    if sending is not None:
+        sending.set()
     return _send(line, number_hash, to, from_, channel, lang, number_line, status_callback, answer_by)
 
 
@@ -153,8 +159,8 @@ def _in_background(line, sends, text, call_sid: str | None, answer_by: float) ->
         except SQLAlchemyError as exc:
             log.error("text_me ticket_failed error=%s", type(exc).__name__)  # the result URL then answers at the deadline
 
-    first = min(FIRST_ANSWER_SECONDS, answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS)
-    outcome = sends.start(text, later, wait=first, key=(ticket, ref))
+    checks = answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS  # the database part, waited for as before
+    outcome = sends.start(text, later, wait=min(FIRST_ANSWER_SECONDS, checks), key=(ticket, ref), checks=checks)
     if outcome is not None:
         return outcome
     return Waiting(ticket, int(due.timestamp() * 1000))
@@ -171,12 +177,14 @@ def outcome_of(line, ticket: str, call_sid: str | None, due: int, sends=None) ->
     remembered = sends.known(ticket) if sends is not None else None
     if remembered is not None:
         found = (remembered[0], None, remembered[1])
+    elif sends is not None and sends.pending(ticket):
+        found = None  # still sending, here: no need to ask the database
     else:
         try:
             found = line.storage.ticket(ticket)
-        except SQLAlchemyError as exc:
-            log.error("text_me ticket_unreadable error=%s", type(exc).__name__)
-            found = None  # ask again, until the deadline
+        except SQLAlchemyError as exc:  # the send needs the database too: most likely it could not go out either
+            log.error("text_me outcome=temporary reason=ticket_unreadable error=%s", type(exc).__name__)
+            return TextOutcome.TEMPORARY
     if found is not None and found[0] != call_ref(line, call_sid):
         log.warning("text_me outcome=temporary reason=other_call")
         return TextOutcome.TEMPORARY
