@@ -2,7 +2,9 @@
 
 A hanging Twilio once held a request thread per caller until the deadline (6.5 s): 16 callers asking
 at once filled an instance and every other caller waited. Here a send takes a pool thread (at most
-``workers`` at once; more wait their turn and give up at their own deadline, never sending late),
+``workers`` at once; up to ``queued`` more wait their turn and give up at their own deadline, never
+sending late; beyond that the caller hears the temporary problem and the numbers at once: they
+could not have been sent in time, and a queue of hundreds would only cost every caller CPU),
 and the request waits for it only briefly (FIRST_ANSWER_SECONDS), only while few others do
 (``waiters``, half of gunicorn's 8 threads), and not at all once a wait ran out in the last SLOW_FOR
 seconds (Twilio is slow now: waiting would only hold the thread). Under a burst, the request
@@ -24,6 +26,7 @@ from ivr.outcomes import TextOutcome
 log = logging.getLogger(__name__)
 
 WORKERS = 8  # sends at once per process, as many as the Twilio client's own pool
+QUEUED = 16  # sends that may wait for a pool thread; more are the temporary problem at once (two rounds of a slow Twilio)
 WAITERS = 4  # request threads per process that may wait (FIRST_ANSWER_SECONDS at most) for a send at once
 SLOW_FOR = 10.0  # seconds after a wait ran out during which Twilio counts as slow: nobody waits
 KNOWN = 10_000  # outcomes this process remembers by ticket (answered from memory, even with the database down)
@@ -41,8 +44,9 @@ class _Job:
 
 
 class Sends:
-    def __init__(self, workers: int = WORKERS, waiters: int = WAITERS):
+    def __init__(self, workers: int = WORKERS, waiters: int = WAITERS, queued: int = QUEUED):
         self.workers = workers
+        self.queued = queued
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="text-me")
         self._waiters = threading.BoundedSemaphore(waiters)
         self._lock = threading.Lock()
@@ -69,6 +73,9 @@ class Sends:
         job = _Job()
         ticket = key[0]
         with self._lock:
+            if self.in_flight >= self.workers + self.queued:  # could not start before its deadline anyway: nothing taken
+                log.warning("text_me outcome=temporary reason=busy in_flight=%d", self.in_flight)
+                return TextOutcome.TEMPORARY
             self.in_flight += 1
             starts_now = self.in_flight <= self.workers
             self._pending.add(ticket)
