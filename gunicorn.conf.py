@@ -15,10 +15,37 @@ It also sets the access log's format: paths without their query string (see acce
 
 Side effect: the master imports the line's code, so the workers it forks start faster and share those
 pages; a change of code (not of prompts/ or settings) needs a restart, not a HUP.
+
+GET /metrics (ivr/metrics.py), when IVR_METRICS_TOKEN or IVR_METRICS_USER turns it on: prometheus-client's
+multiprocess mode keeps each worker's values in files in PROMETHEUS_MULTIPROC_DIR, which must be named
+before anything imports prometheus_client and be empty at each start (a former run's workers would
+still be counted). So this file, read first, empties the folder given, or makes one of its own
+(removed at exit); a HUP keeps it; a worker that exits has its live gauges dropped (child_exit).
 """
 
 import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
+
+
+def _metrics_folder() -> None:
+    if os.environ.get("IVR_METRICS_FOLDER_READY"):  # a HUP reads this file again: keep the values
+        return
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    metrics_on = os.environ.get("IVR_METRICS_TOKEN", "").strip() or os.environ.get("IVR_METRICS_USER", "").strip()
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+    elif metrics_on:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder = tempfile.mkdtemp(prefix="ivr-metrics-")
+        os.environ["IVR_METRICS_FOLDER_MADE"] = folder
+    os.environ["IVR_METRICS_FOLDER_READY"] = "1"
+
+
+_metrics_folder()
 
 # The access log (the Procfile's --access-logfile -) writes each request's path without its query
 # string (%(U)s, not the request line %(r)s) and without the referer: a webhook set to HTTP GET by
@@ -73,3 +100,16 @@ def when_ready(server):
     banner = os.environ.get("IVR_SERVE_BANNER")
     if banner:  # dev.py serve: how to try the line, once gunicorn listens (its own lines are off: --log-level warning)
         print(banner, flush=True)
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # its live gauges (sends in flight, usage waiting) no longer count
+
+
+def on_exit(server):
+    made = os.environ.get("IVR_METRICS_FOLDER_MADE")
+    if made:
+        shutil.rmtree(made, ignore_errors=True)

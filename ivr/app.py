@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import health, security, webhook_errors, webhook_methods, weblog
+from ivr import health, metrics, security, webhook_errors, webhook_methods, weblog
 from ivr.config import ConfigError, Settings, load_settings
 from ivr.content import prompts, recordings
 from ivr.line import ERROR_EXTENSION, Line, NumberLine
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, **services) -> Flask:
     # Order matters for the hooks: Flask runs before_request hooks in this order (the timer starts
     # before the signature check, so a refusal is timed too) and after_request hooks in reverse.
     weblog.init_app(app)
+    metrics.init_app(app, settings)  # its after_request hook runs before weblog's: weblog's timer is still there
     security.init_app(app)
     webhook_methods.init_app(app)  # after the signature check: a signed GET is answered, never served
     webhook_errors.init_app(app)

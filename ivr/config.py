@@ -100,9 +100,16 @@ class Settings:
     sms_opt_out_replies: str = "twilio"  # who confirms STOP and START by text: twilio or app
     admin_user: str = ""  # GET /admin (HTTP basic auth) is on only when both are set
     admin_password: str = ""
+    metrics_token: str = ""  # GET /metrics is on only with a bearer token, or a user and password (basic auth)
+    metrics_user: str = ""
+    metrics_password: str = ""
     opt_out_journal: Path | None = None  # IVR_OPT_OUT_JOURNAL; None: instance_path / opt-outs-pending.jsonl
     opt_out_retry_seconds: float = 1.0
     lines_file: Path | None = None  # IVR_LINES_FILE: one line per number (lines.py); else IVR_LOCAL_* is the one line
+
+    @property
+    def metrics_on(self) -> bool:
+        return bool(self.metrics_token or self.metrics_user)
 
     @property
     def rest_configured(self) -> bool:
@@ -223,6 +230,9 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         sms_opt_out_replies=_choice(env, "IVR_SMS_OPT_OUT_REPLIES", ("twilio", "app")),
         admin_user=env.get("IVR_ADMIN_USER", "").strip(),
         admin_password=env.get("IVR_ADMIN_PASSWORD", ""),
+        metrics_token=env.get("IVR_METRICS_TOKEN", "").strip(),
+        metrics_user=env.get("IVR_METRICS_USER", "").strip(),
+        metrics_password=env.get("IVR_METRICS_PASSWORD", ""),
         lines_file=Path(env["IVR_LINES_FILE"].strip()) if env.get("IVR_LINES_FILE", "").strip() else None,
     )
     if settings.auth_token and not settings.dev_mode and not settings.hash_key:
@@ -241,6 +251,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         raise ConfigError("IVR_COUNTS_RETENTION_DAYS must be at least IVR_RETENTION_DAYS: the counts outlive the events they count")
     if settings.report_timeout >= 30:
         raise ConfigError("IVR_REPORT_TIMEOUT must stay below gunicorn's --timeout of 30 s, or /admin's worker is killed first")
+    if bool(settings.metrics_user) != bool(settings.metrics_password):
+        raise ConfigError("IVR_METRICS_USER and IVR_METRICS_PASSWORD: set both to turn on GET /metrics with a login, or neither")
     if bool(settings.admin_user) != bool(settings.admin_password):
         raise ConfigError("IVR_ADMIN_USER and IVR_ADMIN_PASSWORD: set both to turn on GET /admin, or neither")
     _check_local_contact(env, settings)

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 
 from flask import g, request
 
+from ivr import metrics
 from ivr.channels import Channel, split_address
 from ivr.line import current_line
 from ivr.privacy import normalise
@@ -171,6 +172,7 @@ class UsageRecorder:
             self.queue.put_nowait(raw)
         except queue.Full:
             self.dropped += 1
+            metrics.USAGE_DROPPED.inc()
             self._warn("usage outcome=dropped reason=queue_full dropped=%d", self.dropped)
             return
         self.recorded += 1
@@ -204,6 +206,7 @@ class UsageRecorder:
                 rows.append(self.row(raw))
             except Exception as exc:  # a bug in describing one event must not lose the others
                 self.failed += 1
+                metrics.USAGE_WRITE_FAILURES.inc()
                 log.error("usage outcome=skipped reason=describe error=%s", type(exc).__name__)
         for attempt in (1, 2):
             try:
@@ -215,6 +218,7 @@ class UsageRecorder:
                 if attempt == 1:
                     time.sleep(0.2)
         self.failed += len(rows)
+        metrics.USAGE_WRITE_FAILURES.inc(len(rows))
         self._warn("usage outcome=failed events=%d failed_total=%d error=%s", len(rows), self.failed, self.last_error, level=logging.ERROR)
 
     def _warn(self, message: str, *args, level: int = logging.WARNING) -> None:
@@ -275,6 +279,7 @@ def _writer(ref: weakref.ref, q: queue.Queue) -> None:
             del recorder
             for _ in raws:
                 q.task_done()
+            metrics.USAGE_WAITING.set(q.qsize())
 
 
 @atexit.register
