@@ -99,7 +99,7 @@ def test_a_keypad_crawl_of_both_languages_finds_no_words_a_key_cannot_cut_short(
 
 
 def test_every_document_the_line_renders_keeps_the_rule(line):
-    for script in line.scripts.values():
+    for script in (*line.scripts.values(), *(s.all_hours_closed for s in line.scripts.values())):  # after hours too
         xml = [script.welcome(), script.error(), script.fallback()]
         xml += [script.answer(name) for name in script.content.answers]
         xml += [script.text_outcome(o) for o in ("sent", "opted_out", "cannot_receive", "temporary", "no_caller_id", "limited")]

@@ -117,3 +117,9 @@ def test_a_web_site_per_language_and_a_missing_default(prompts):
     assert nci.site("display", "es") == "1-800-422-6237" and "4-CANCER" in nci.site("display", "en")
     edit(prompts / "contacts.yaml", "    en: www.cancer.gov\n", "")
     assert ("prompts/contacts.yaml", "nci.web", "needs a value for en, used by languages not listed") in problems(prompts)
+
+
+def test_a_line_with_hours_needs_words_for_0_while_it_is_closed(prompts):
+    edit(prompts / "es" / "voice.yaml", "always_hints_closed:\n  nci:", "always_hints_closed:\n  other:")
+    found = problems(prompts)
+    assert ("prompts/es/voice.yaml", "always_hints_closed.nci") in [(f, k) for f, k, _ in found]

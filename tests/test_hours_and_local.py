@@ -13,7 +13,7 @@ from ivr.content import gsm
 from ivr.content.hours import HoursError, parse
 from ivr.content.prompts import ContentError
 from ivr.tools.simulator import Call, FlaskTransport, Texter
-from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, SATURDAY, make_env
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, SATURDAY, line_of, make_env
 from tests.cli_helpers import edit
 
 NCI = parse({"days": "mon-fri", "open": "09:00", "close": "21:00", "time_zone": "America/New_York"})
@@ -82,6 +82,35 @@ def test_outside_hours_the_caller_can_be_connected_anyway_or_go_back(line_client
     assert "did not hear a choice" in c.text and "closed" not in c.text
     c.press("2")
     assert c.dialled[-1]["number"] == "+18004226237"  # the contact travelled in the URL
+
+
+def test_after_hours_no_menu_promises_that_0_reaches_a_person_now(make_app):
+    """0 says the hours while the NCI line is closed: every menu's "0 at any time" says so, then 0 does it."""
+    app = make_app(clock=SATURDAY)
+    client = app.test_client()
+    words = line_of(app).content.languages["en"].voice
+    open_hint = words["always_hints"]["nci"].replace("{key}", "0")
+    closed_hint = words["always_hints_closed"]["nci"].replace("{key}", "0")
+    for keys in ([], ["1"], ["2"], ["1", "1"]):  # the welcome, two menus, after an answer
+        c = call_on(client)
+        for key in keys:
+            c.press(key)
+        assert closed_hint in c.text and open_hint not in c.text, keys
+        c.silence()  # and when the menu is said again
+        assert closed_hint in c.text and open_hint not in c.text, keys
+    c = call_on(client).press("0").press("2").dial_ends("busy")  # connected anyway, to a busy line
+    assert "line is busy" in c.text and closed_hint in c.text and open_hint not in c.text
+    c = call_on(client).press("1").press("0")  # what the hint says 0 does: the hours, then the text
+    assert not c.dialled and "It is open Monday to Friday, from 9 a.m. to 9 p.m." in c.text and "by text message, press 1" in c.text
+
+
+def test_in_opening_hours_0_promises_a_person(make_app):
+    app = make_app(clock=TUESDAY_9AM)
+    words = line_of(app).content.languages["en"].voice
+    c = call_on(app.test_client()).press("1")
+    assert words["always_hints"]["nci"].replace("{key}", "0") in c.text and "closed" not in c.text
+    c.press("0")
+    assert c.waiting == "dial"
 
 
 def test_at_opening_time_the_transfer_goes_straight_through(line_client):

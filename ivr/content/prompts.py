@@ -485,6 +485,11 @@ def _language(
             value = _get(voice, f"always_hints.{target}")
             if not isinstance(value, str) or "{key}" not in value:
                 check.add(vpath, f"always_hints.{target}", "must be text that says {key}")
+            if target in contacts and contacts[target].hours:
+                value = _get(voice, f"always_hints_closed.{target}")
+                if not isinstance(value, str) or "{key}" not in value:
+                    reason = "must be text that says {key}: what the key does while this line is closed (transfer.closed)"
+                    check.add(vpath, f"always_hints_closed.{target}", reason)
         for name, contact in contacts.items():
             if not isinstance(_get(voice, f"transfer.connecting.{name}"), str):
                 check.add(vpath, f"transfer.connecting.{name}", "is missing")
@@ -504,7 +509,7 @@ def _language(
     for key, text in _texts(voice):
         if key.startswith(NOT_MESSAGES):
             continue
-        allow_key = key.startswith(("choices.", "always_hints.", "language_offer", "crisis.offer"))
+        allow_key = key.startswith(("choices.", "always_hints.", "always_hints_closed.", "language_offer", "crisis.offer"))
         _check_placeholders(check, vpath, key, text, contacts, allow_key)
         if len(text) > 2500:
             check.add(vpath, key, f"is {len(text)} characters; one <Say> takes at most about 2,500")

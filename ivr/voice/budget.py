@@ -129,7 +129,8 @@ def measure(script: VoiceScript, rate: str) -> Budget:
     first_key = next(iter(content.menus["main"]))
     budget.first_choice = clock.until_offer(welcome, first_key) or 0.0
     for name in content.menus:
-        budget.menus[name] = clock.until_last_offer(script.plan_menu(name))
+        # after hours too, when "0 at any time" says what 0 does then (always_hints_closed)
+        budget.menus[name] = max(clock.until_last_offer(s.plan_menu(name)) for s in (script, script.all_hours_closed))
     # Shortest key path to each answer: a caller presses as soon as their choice has been said.
     best: dict[str, tuple[float, tuple[str, ...]]] = {}
 

@@ -16,10 +16,12 @@ tools.prompts_check times the same plans for the call-time budget.
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache, cached_property
 from urllib.parse import urlencode
 
@@ -90,6 +92,8 @@ def build_scripts(
         )
     for script in scripts.values():
         script.warm()
+        if script.all_hours_closed is not script:
+            script.all_hours_closed.warm()  # after hours: the same menus, saying what 0 does then
     return scripts
 
 
@@ -130,6 +134,34 @@ class VoiceScript:
         self.audio_base = audio_base.rstrip("/")
         self.names = {_plain(n) for n in self.words.get("language_names") or []}  # what callers call this language
         self.fillers = {_plain(w) for w in (self.words.get("ignore_words") or []) + (self.words.get("key_prefixes") or [])}
+        self.closed_now: frozenset[str] = frozenset()  # the contacts closed at this moment: see at()
+        self.base = self  # the script of opening hours, that each variant of at() is a copy of
+
+    # --- the moment of the call ------------------------------------------------------------------
+    def at(self, now: datetime) -> VoiceScript:
+        """This script as it must speak at ``now``: "0 at any time" says what 0 does while its line is closed.
+
+        The responses stay rendered once: one script for each set of closed contacts (a few at most),
+        each with its own cache.
+        """
+        closed = frozenset(name for name, contact in self.content.contacts.items() if contact.hours and not contact.hours.is_open(now))
+        return self.while_closed(closed)
+
+    @cache
+    def while_closed(self, closed: frozenset[str]) -> VoiceScript:
+        """This script while the contacts ``closed`` are outside their hours."""
+        if self.base is not self:
+            return self.base.while_closed(closed)
+        if not closed:
+            return self
+        variant = copy.copy(self)
+        variant.closed_now = closed
+        return variant
+
+    @cached_property
+    def all_hours_closed(self) -> VoiceScript:
+        """This script while every contact with hours is closed: for start-up checks and the budget."""
+        return self.while_closed(frozenset(name for name, contact in self.content.contacts.items() if contact.hours))
 
     @cached_property
     def offers(self) -> tuple[tuple[VoiceScript, str], ...]:
@@ -175,7 +207,8 @@ class VoiceScript:
                 continue
             if name == "closed" and self.content.kind(target) is Kind.TRANSFER:
                 continue  # "talk with a person" is no promise to make while a line is closed (0 still connects)
-            said.append(self.said(f"always_hints.{target}", offers=key, key=self._key_name(key)))
+            hint = "always_hints_closed" if target in self.closed_now else "always_hints"  # what the key does now
+            said.append(self.said(f"{hint}.{target}", offers=key, key=self._key_name(key)))
         if name == "main":
             said += [other._offer(key) for other, key in self.offers]
         return said
@@ -450,6 +483,10 @@ class VoiceScript:
             for tries in range(self.silence_tries + 1):
                 yield f"menus.{name}", self.plan_menu(name, tries=tries)
             yield f"menus.{name}", self.plan_menu(name, before=("not_a_choice",))
+        if self.all_hours_closed.closed_now:  # the same menus after hours: "0 at any time" says what 0 does then
+            yield "welcome", self.all_hours_closed.plan_menu("main", before=("welcome",), opening=bool(self.offers))
+            for name in self.content.menus:
+                yield f"menus.{name}", self.all_hours_closed.plan_menu(name)
         for name in self.content.answers:
             yield f"answers.{name}", self.plan_menu("after_answer", lead=(f"answers.{name}",))
         for contact in self.content.contacts.values():
@@ -483,6 +520,8 @@ class VoiceScript:
             for tries in range(self.silence_tries + 1):
                 render(f"menus.{name}", self.menu(name, tries=tries))
             render(f"menus.{name}", self.menu(name, before=("not_a_choice",)))
+            render(f"menus.{name}", self.all_hours_closed.menu(name))
+        render("welcome", self.all_hours_closed.welcome())
         for name in self.content.answers:
             render(f"answers.{name}", self.answer(name))
             for tries in range(self.silence_tries + 1):

@@ -43,10 +43,11 @@ def _number_line(line: Line) -> NumberLine:
 
 
 def _script(line: Line, lang: str) -> VoiceScript:
+    """The script of ``lang`` as it speaks now: after hours, "0 at any time" says what 0 does then."""
     script = _number_line(line).scripts.get(lang)
     if script is None:
         abort(404)
-    return script
+    return script.at(line.clock())
 
 
 def _turn(script: VoiceScript) -> Turn:
@@ -57,7 +58,7 @@ def _turn(script: VoiceScript) -> Turn:
 @bp.post("/")
 def welcome():
     line = current_line()
-    script = _number_line(line).script(line.language_of_number(request.form.get("To")))
+    script = _number_line(line).script(line.language_of_number(request.form.get("To"))).at(line.clock())
     weblog.note(choice="welcome", lang=script.lang)
     return twiml(script.welcome())
 
@@ -98,7 +99,7 @@ def choose(lang: str, name: str):
     other = script.language_for(key) or (script.language_named(turn.speech) if turn.speech and not turn.digits else None)
     if other is not None:  # at every menu: 9, or the language's name ("español", "English")
         weblog.note(menu=name, input=turn.input, choice=f"lang_{other.lang}", outcome="language")
-        return twiml(other.switched_to(name, turn.answer, turn.contact))
+        return twiml(other.at(line.clock()).switched_to(name, turn.answer, turn.contact))
     target = script.resolve(name, turn.digits, turn.speech)
     weblog.note(menu=name, input=turn.input, choice=target)
     if target is None:
@@ -238,7 +239,13 @@ def error_response(exc: Exception) -> Response:
     """Any failure in a voice route: a short apology and the main menu, never a 5xx."""
     lang = (request.view_args or {}).get("lang")
     weblog.note(outcome="error", error=type(exc).__name__)
-    return twiml(_number_line(current_line()).script(lang).error())
+    line = current_line()
+    script = _number_line(line).script(lang)
+    try:
+        script = script.at(line.clock())
+    except Exception:  # the apology must come whatever broke, the clock too
+        pass
+    return twiml(script.error())
 
 
 def get_response() -> Response:
@@ -248,4 +255,4 @@ def get_response() -> Response:
         return twiml(EMPTY_RESPONSE)
     line = current_line()
     called = request.args.get("To")
-    return twiml(line.for_number(called).script(line.language_of_number(called)).wrong_method())
+    return twiml(line.for_number(called).script(line.language_of_number(called)).at(line.clock()).wrong_method())
