@@ -30,6 +30,18 @@ def test_the_first_thing_heard_offers_spanish_in_a_spanish_voice(call, signed_po
     assert says[1].get("voice") == "Polly.Joanna" and says[1].get("language") == "en-US"
 
 
+def test_after_a_silence_at_the_welcome_the_offer_is_said_once_and_still_works(call):
+    c = call()
+    assert c.heard.count("Para español, oprima 9.") == 2  # first, and at the end of the menu
+    c.silence()
+    assert c.heard.count("Para español, oprima 9.") == 1 and "did not hear a choice" in c.text
+    assert c.heard[-1] == "Para español, oprima 9."  # at the end of the menu, as at every main menu
+    c.silence()
+    assert c.heard.count("Para español, oprima 9.") == 1
+    c.press("9")
+    assert "No es consejo médico" in c.text
+
+
 def test_nine_switches_everything_to_spanish(call):
     c = en_espanol(call)
     assert "información del Instituto Nacional del Cáncer" not in c.text  # the welcome says it in its own words

@@ -218,13 +218,14 @@ class VoiceScript:
 
     # --- plans ----------------------------------------------------------------------------------
     def plan_menu(self, name: str, tries: int = 0, before: tuple[str, ...] = (), lead: tuple[str, ...] = (), opening: bool = False) -> Plan:
-        """``lead`` is said first, keys only; ``before`` opens the menu. ``opening``: the call's first words, the language offers first."""
+        """``lead`` is said first, keys only; ``before`` opens the menu. ``opening``: the call's first words, the
+        language offers first (not after a silence: the main menu ends with them, and twice is too many)."""
         if tries >= self.silence_tries:
             return Plan((("plain", (self.said("silence_goodbye"),)),), "hangup")
         blocks: list[Block] = []
         if lead:
             blocks.append(("keys", tuple(self.said(k) for k in lead)))
-        said = [other._offer(key) for other, key in self.offers] if opening else []
+        said = [other._offer(key) for other, key in self.offers] if opening and not tries else []  # once: the menu ends with it
         if tries:
             before = ("silence_warning", *before)
         said += [self.said(k) for k in before]
