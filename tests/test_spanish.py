@@ -116,6 +116,19 @@ def test_spanish_outside_hours(make_app):
     assert c.dialled[-1]["number"] == "+18004226237"
 
 
+def test_choosing_spanish_at_the_closed_menu_says_it_is_closed_in_spanish(make_app):
+    client = make_app(clock=SATURDAY).test_client()
+    c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start().press("0")
+    assert "closed right now" in c.text
+    c.press("9")
+    assert "está cerrado en este momento" in c.text and "hora del Este" in c.text
+    assert "de todos modos, oprima 2" in c.text and "For English" not in c.text
+    c.press("2")
+    assert c.dialled[-1]["number"] == "+18004226237"  # the contact still travels: connected anyway
+    c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start().press("0").say("español")
+    assert "está cerrado en este momento" in c.text
+
+
 def test_a_number_configured_to_start_in_spanish(make_app):
     client = make_app(IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es").test_client()
     c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()

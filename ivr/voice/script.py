@@ -353,6 +353,8 @@ class VoiceScript:
             return self.welcome(offer=False)  # the welcome, in words they understand
         if menu == "after_answer" and answer:
             return self.answer(answer)  # the answer they were hearing, again, in this language
+        if menu == "closed" and contact:
+            return self.closed(contact)  # that it is closed and when it opens, in words they understand
         return self.menu(menu, answer=answer, contact=contact)
 
     def error(self) -> XML:
