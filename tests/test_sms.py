@@ -121,7 +121,7 @@ def test_help_and_info_get_the_compliant_help_text(send, line, body):
     assert gsm.segments(reply) == 1
 
 
-@pytest.mark.parametrize("body", ["hello", "thank you", "I have a question", "ok", "two"])
+@pytest.mark.parametrize("body", ["thank you", "I have a question", "ok", "I have two questions", "no one called"])
 def test_anything_else_gets_a_friendly_reply_naming_the_keywords(send, line, body):
     (reply,) = send(body)
     assert reply == sms(line, "unknown")
@@ -167,6 +167,27 @@ VARIANTS = [
 @pytest.mark.parametrize(("body", "key"), VARIANTS)
 def test_case_spaces_punctuation_quotes_and_misspellings_are_forgiven(send, line, body, key):
     assert send(body) == [sms(line, key)]
+
+
+def spanish(line, key: str) -> str:
+    return line.sms.text("es", key)
+
+
+@pytest.mark.parametrize(("body", "lang", "key"), [
+    ("Hola", "es", "recur"), ("hola!", "es", "recur"), ("Buenos días", "es", "recur"), ("Hi", "en", "recur"), ("hello", "en", "recur"),
+    ("uno", "es", f"answers.{TOPICS[0]}"), ("Tres", "es", f"answers.{TOPICS[2]}"), ("two", "en", f"answers.{TOPICS[1]}"),
+    ("diez", "es", "recur"),  # a number we do not have: the list, in Spanish
+])  # fmt: skip
+def test_a_first_text_of_a_greeting_or_a_number_in_words_is_answered_in_its_language(send, line, body, lang, key):
+    assert send(body) == [line.sms.text(lang, key)]
+
+
+def test_after_hola_a_bare_number_is_answered_in_spanish_and_a_keyword_in_a_greeting_still_wins(send, line):
+    send("Hola")
+    assert send("2") == [spanish(line, f"answers.{TOPICS[1]}")]
+    assert send("hola, quiero hablar con una persona") == [spanish(line, "contacts")]
+    assert send("hi, why did it come back") == [sms(line, f"answers.{TOPICS[1]}")]
+    assert send("hello, I need a phone number") == [sms(line, "contacts")]
 
 
 @pytest.mark.parametrize("body", ["called", "options", "my cancer is back", "there", "hlep me"])
@@ -337,7 +358,7 @@ def test_missing_body_and_missing_from_get_the_help_text(send, line):
     assert send("STOP", sender=None) == []  # nobody to record or confirm
 
 
-@pytest.mark.parametrize(("body", "key"), [(None, "help"), ("", "help"), ("RECUR", "recur"), ("3", f"answers.{TOPICS[2]}"), ("hi", "help")])
+@pytest.mark.parametrize(("body", "key"), [(None, "help"), ("", "help"), ("RECUR", "recur"), ("3", f"answers.{TOPICS[2]}"), ("oh", "help")])
 def test_media_messages_get_the_help_text_or_the_keyword_found(send, line, body, key):
     extra = {"NumMedia": 2, "MediaUrl0": "https://api.twilio.com/media/ME1", "MediaContentType0": "image/jpeg"}
     assert send(body, **extra) == [sms(line, key)]

@@ -85,6 +85,7 @@ CRISIS_LISTS = ("phrases", "not", "connect_words")
 # Twilio itself treats as opt-out, opt-in and help, which the default language must list so that the
 # line and Twilio always agree on who has opted out.
 SMS_INTENTS = ("stop", "start", "no_more", "help", "contacts", "recur")
+OPTIONAL_INTENTS = ("hello",)  # greetings, answered as recur in their language (sms/keywords.py)
 TWILIO_KEYWORDS = {
     "stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"),
     "start": ("START", "YES", "UNSTOP"),
@@ -93,7 +94,7 @@ TWILIO_KEYWORDS = {
 SMS_LISTS = ("topics", "topic_count")  # placeholders of sms.yaml made from its "topics" and "titles"
 CARE_NOTE = "care_note"  # sms.yaml: the general-information note and care-team pointer every topic answer ends with
 OPTIONAL_KEYS = {"hours.noon", "hours.night"}  # words a language may have and another not (see hours.py)
-NOT_MESSAGES = ("hours.", "keywords.", "topics[", "titles.", "status", "line_name")
+NOT_MESSAGES = ("hours.", "keywords.", "topics[", "titles.", "status", "line_name", "number_words[")
 # {line.name} and {line.phone} in texts: who sends them (a clinic's line, else the program's name,
 # sms.yaml "line_name") and the line's own contact number (its local contact's, else the contact key 0
 # reaches). HELP names the sender: carriers review it, and expect the sender's name and number.
@@ -751,8 +752,8 @@ def _sms_keywords(check: _Checker, path: Path, sms: dict, is_default: bool) -> N
     owner: dict[str, str] = {}
     for intent, items in keywords.items():
         intent = str(intent)
-        if intent not in SMS_INTENTS and intent not in topics:
-            check.add(path, f"keywords.{intent}", f"is neither one of {', '.join(SMS_INTENTS)} nor a topic")
+        if intent not in SMS_INTENTS and intent not in OPTIONAL_INTENTS and intent not in topics:
+            check.add(path, f"keywords.{intent}", f"is neither one of {', '.join(SMS_INTENTS + OPTIONAL_INTENTS)} nor a topic")
             continue
         if isinstance(items, list) and any(isinstance(i, bool) for i in items):
             check.add(path, f"keywords.{intent}", 'put YES, NO, ON and OFF in quotes ("YES"): unquoted, YAML reads them as true/false')
@@ -770,6 +771,12 @@ def _sms_keywords(check: _Checker, path: Path, sms: dict, is_default: bool) -> N
             if other != intent:
                 kind = "an opt-out word" if "stop" in (other, intent) else "an opt-in word" if "start" in (other, intent) else "a keyword"
                 check.add(path, f"keywords.{intent}", f"{item!r} is also {kind} of {other!r}; a word can mean one thing only")
+    numbers = sms.get("number_words")
+    if numbers is not None and (not isinstance(numbers, list) or not all(isinstance(n, str) and phrase_form(n) for n in numbers)):
+        check.add(path, "number_words", "must be a list of the words for 1, 2, 3 ... in this language")
+    for item in numbers if isinstance(numbers, list) else []:
+        if isinstance(item, str) and phrase_form(item) in owner:
+            check.add(path, "number_words", f"{item!r} is also a keyword of {owner[phrase_form(item)]!r}; a word can mean one thing only")
     if is_default:
         for intent, required in TWILIO_KEYWORDS.items():
             listed = {exact_form(i) for i in keywords.get(intent) or [] if isinstance(i, str)}

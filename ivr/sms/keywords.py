@@ -9,7 +9,9 @@ Order of tests, first hit wins:
    inside a longer text: "stop please" is not an opt-out, for Twilio either; it gets the no_more
    reply (how to opt out), as a text beginning with an opt-out word that matches nothing else does.
 2. the whole text is a keyword (after folding case, accents, curly quotes and punctuation).
-3. the whole text is a number, or a short text holds one number ("topic 3", "#3"): that topic.
+3. the whole text is a number, or a short text holds one number ("topic 3", "#3"): that topic; or the
+   whole text is a number in words of one language ("uno", "three": sms.yaml ``number_words``), that
+   topic in that language. Only the whole text: "no one called" is no topic.
 4. a keyword or key phrase anywhere in the text: the longest wins; in a tie, RECUR's words beat
    HELP's and the contacts' ("recurrence info", "text RECUR to this number"), else the intent listed first.
 5. a misspelled keyword among the first words ("RECURR", "reccur"), over a threshold: only for the
@@ -20,6 +22,9 @@ Order of tests, first hit wins:
 
 A word listed for the same intent in several languages (NCI, STOP, HELP in English and Spanish)
 belongs to none: its match has lang None, and the texter's language stays as it was.
+
+A greeting ("hello" intent: "Hola", "Hi") is answered as RECUR is, in the greeting's language; it is
+listed last in sms.yaml, so any other keyword in the text wins ("hola, quiero hablar" is CONTACTS).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ OPT_OUT, OPT_IN, HELP = "stop", "start", "help"
 OPT_INTENTS = (OPT_OUT, OPT_IN)
 NO_MORE = "no_more"  # asking for no more texts in other words: the reply says how to opt out
 RECUR, CONTACTS = "recur", "contacts"
+GREETING = "hello"  # sms.yaml keywords of greetings: answered as RECUR, in their language
 ASKED_FOR = (RECUR, HELP, CONTACTS)  # the words the line's own texts ask people to send: guessed at
 UNKNOWN, EMPTY = "unknown", "empty"
 
@@ -66,9 +72,14 @@ class _Entry:
 class Matcher:
     """Matches texts against every language's keywords; ``topics`` maps numbers to intents."""
 
-    def __init__(self, keywords: dict[str, dict[str, list[str]]], topics: list[str]):
-        """``keywords``: {lang: {intent: [words]}}, the default language first."""
+    def __init__(self, keywords: dict[str, dict[str, list[str]]], topics: list[str], number_words: dict[str, list[str]] | None = None):
+        """``keywords``: {lang: {intent: [words]}}, the default language first; ``number_words``:
+        {lang: [the word for 1, for 2, ...]}."""
         self.topics = list(topics)
+        self.number_words: dict[str, tuple[int, str]] = {}  # folded word -> (its number, its language)
+        for lang, items in (number_words or {}).items():
+            for n, item in enumerate(items, start=1):
+                self.number_words.setdefault(phrase_form(item), (n, lang))
         self.opt: dict[str, _Entry] = {}
         self.phrases: dict[str, _Entry] = {}
         for lang, intents in keywords.items():
@@ -85,9 +96,13 @@ class Matcher:
         asked = [p for p, e in self.phrases.items() if e.intent in ASKED_FOR]
         self.fuzzy_words = [p for p in asked if " " not in p and len(p) >= FUZZY_MIN_LENGTH]
         self.fuzzy_phrases = [p for p in asked if " " in p]
-        self.topic_words = [p for p, e in self.phrases.items() if e.intent not in ASKED_FOR and " " not in p]
+        self.topic_words = [p for p, e in self.phrases.items() if e.intent not in (*ASKED_FOR, GREETING) and " " not in p]
 
     def match(self, text: str | None) -> Match:
+        found = self._match(text)
+        return Match(RECUR, found.lang, found.how) if found.intent == GREETING else found
+
+    def _match(self, text: str | None) -> Match:
         opt = self.opt.get(exact_form((text or "")[:MAX_CHARS]))
         if opt is not None:
             return Match(opt.intent, opt.lang, "opt")
@@ -101,6 +116,9 @@ class Matcher:
         if whole in self.phrases:
             entry = self.phrases[whole]
             return Match(entry.intent, entry.lang, "exact")
+        if whole in self.number_words:
+            n, lang = self.number_words[whole]
+            return Match(self.topics[n - 1] if n <= len(self.topics) else RECUR, lang, "number", n)
         by_number = self._number(found)
         if by_number is not None:
             return by_number

@@ -26,7 +26,11 @@ class SmsReplies:
         ordered = [self.default_language, *(code for code in content.languages if code != self.default_language)]
         sms = {code: content.languages[code].sms for code in ordered}
         self.topics: list[str] = list(sms[self.default_language].get("topics") or [])
-        self.matcher = keywords.Matcher({code: words.get("keywords") or {} for code, words in sms.items()}, self.topics)
+        self.matcher = keywords.Matcher(
+            {code: words.get("keywords") or {} for code, words in sms.items()},
+            self.topics,
+            {code: words.get("number_words") or [] for code, words in sms.items()},
+        )
         self.texts: dict[tuple[str, str, str], str] = {}
         self.xml: dict[tuple[str, str, str], XML] = {}
         for code, words in sms.items():
