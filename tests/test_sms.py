@@ -352,16 +352,24 @@ def test_bad_input_gets_valid_twiml_and_changes_nothing(send, line, tmp_path, ca
     assert CALLER[2:] not in caplog.text
 
 
-def test_missing_body_and_missing_from_get_the_help_text(send, line):
-    assert send(None) == [sms(line, "help")]
+def test_missing_body_gets_what_to_send_and_missing_from_still_works(send, line):
+    assert send(None) == [sms(line, "unknown")]
     assert send("RECUR", sender=None) == [sms(line, "recur")]
     assert send("STOP", sender=None) == []  # nobody to record or confirm
 
 
-@pytest.mark.parametrize(("body", "key"), [(None, "help"), ("", "help"), ("RECUR", "recur"), ("3", f"answers.{TOPICS[2]}"), ("oh", "help")])
-def test_media_messages_get_the_help_text_or_the_keyword_found(send, line, body, key):
+@pytest.mark.parametrize(
+    ("body", "key"), [(None, "unknown"), ("", "unknown"), ("RECUR", "recur"), ("3", f"answers.{TOPICS[2]}"), ("oh", "unknown")]
+)
+def test_media_messages_get_what_to_send_or_the_keyword_found(send, line, body, key):
     extra = {"NumMedia": 2, "MediaUrl0": "https://api.twilio.com/media/ME1", "MediaContentType0": "image/jpeg"}
     assert send(body, **extra) == [sms(line, key)]
+
+
+@pytest.mark.parametrize("body", ["\U0001f622", "\U0001f622\U0001f622", "\u2764\ufe0f", "\U0001f64f\U0001f3fd", " \U0001f622 "])
+def test_a_text_of_emoji_only_is_told_to_send_recur(send, line, body):
+    (reply,) = send(body)
+    assert reply == sms(line, "unknown") and "RECUR" in reply and "HELP" in reply and "STOP" in reply
 
 
 @pytest.mark.parametrize("num_media", ["abc", "-1", "99999999999999999999", ""])
@@ -432,7 +440,7 @@ def test_the_texter_simulator_plays_a_conversation(client, line):
     assert texter.send("recur") and texter.reply == sms(line, "recur")
     texter.send("STOP")
     assert texter.send("1") == [] and texter.reply == ""
-    assert texter.send(None, From=None) == [sms(line, "help")]
+    assert texter.send(None, From=None) == [sms(line, "unknown")]
 
 
 # --- the words -------------------------------------------------------------------------------------------------

@@ -96,11 +96,11 @@ def test_the_line_confirms_stop_on_whatsapp_even_when_twilio_confirms_sms(client
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({"Body": "", "NumMedia": "1", "MediaContentType0": "image/jpeg", "MediaUrl0": "https://api.twilio.com/m/1"}, "help"),
-        ({"Body": "", "Latitude": "42.36", "Longitude": "-71.06", "Address": "Boston"}, "help"),  # a location
+        ({"Body": "", "NumMedia": "1", "MediaContentType0": "image/jpeg", "MediaUrl0": "https://api.twilio.com/m/1"}, "unknown"),
+        ({"Body": "", "Latitude": "42.36", "Longitude": "-71.06", "Address": "Boston"}, "unknown"),  # a location
         ({"Body": "", "ButtonText": "RECUR", "ButtonPayload": "recur"}, "recur"),  # a quick-reply button
         ({"Body": "recur " + "x" * 4000}, "recur"),  # WhatsApp allows 4,096 characters
-        ({"Body": "🙂" * 50}, "help"),
+        ({"Body": "🙂" * 50}, "unknown"),  # nothing to read: what to send, RECUR first
     ],
 )
 def test_bad_input_from_whatsapp_gets_the_same_clear_treatment_as_sms(client, line, extra, expected):

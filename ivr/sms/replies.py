@@ -49,7 +49,7 @@ class SmsReplies:
     def key_for(intent: str) -> str:
         """The sms.yaml text that answers an intent: a topic's answer, or the text of that name."""
         if intent in (keywords.UNKNOWN, keywords.EMPTY):
-            return "help" if intent == keywords.EMPTY else "unknown"
+            return "unknown"  # what to send (RECUR, a number, NCI, HELP): also for a text of emoji only
         return intent if intent in SMS_TEXTS else f"answers.{intent}"
 
     def _lang(self, lang: str | None) -> str:

@@ -201,7 +201,8 @@ def decide(
     if opted_out:
         return None, "silent_opted_out"
     if match.intent == keywords.EMPTY or (match.intent == keywords.UNKNOWN and media):
-        return "help", "help"  # nothing to read (empty, emoji only, a picture): say what the line does
+        # nothing to read (empty, emoji only, a picture): what to send, RECUR first; HELP's text never names it
+        return "unknown", "unreadable"
     key = SmsReplies.key_for(match.intent)
     return key, "reply" if match.intent != keywords.UNKNOWN else "unknown"
 
