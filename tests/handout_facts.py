@@ -10,7 +10,15 @@ FACTS: dict[str, dict[str, list[str | tuple[str, ...]]]] = {
     "en": {
         "what": ["comes back", "happens again", "could not be found", "same place", "another part of the body", "recurrent cancer"],
         "why": ["cancer cells", "even after treatment", "too small", "follow-up care", "scientists do not know"],
-        "where": ["same place", "same type of cancer", "different part of the body", "metastasis", "metastasized"],
+        # A distant recurrence has metastasized; the handout never calls every recurrence metastasis.
+        "where": [
+            "same place",
+            "same type of cancer",
+            "come back in a different part of the body",
+            "spreads to",
+            "metastasis",
+            "metastasized",
+        ],
         "different": [
             "emotions",
             "knowledge",
@@ -64,7 +72,14 @@ FACTS: dict[str, dict[str, list[str | tuple[str, ...]]]] = {
     "es": {
         "what": ["regresa", "vuelve a aparecer", "no se pudo encontrar", "mismo lugar", "otra parte del cuerpo", "cáncer recurrente"],
         "why": ["células cancerosas", "después del tratamiento", "demasiado pequeñas", "seguimiento", "científicos no saben"],
-        "where": ["mismo lugar", "mismo tipo de cáncer", "parte diferente del cuerpo", "metástasis", "ha hecho metástasis"],
+        "where": [
+            "mismo lugar",
+            "mismo tipo de cáncer",
+            "regresar a una parte diferente del cuerpo",
+            "se disemina",
+            "metástasis",
+            "ha hecho metástasis",
+        ],
         "different": [
             "emociones",
             "ha regresado",
