@@ -125,3 +125,31 @@ def test_text_me_from_a_call_stays_sms_and_ignores_a_whatsapp_opt_out(call, clie
     assert "sent you a text" in c.text
     [message] = twilio.messages
     assert message["To"] == CALLER and message["From"] == OUR_NUMBER  # no whatsapp: prefix
+
+
+# Spanish words that are misspelt without their accent; by SMS, á í ó ú are dropped (not GSM-7).
+NEED_ACCENTS = ("cancer", "informacion", "tambien", "atencion", "metastasis", "telefonos", "dificil", "oncologia", "clinica")
+
+
+def test_spanish_on_whatsapp_keeps_every_accent_and_by_sms_stays_gsm7(line):
+    import re
+
+    from ivr.content.prompts import message_keys
+
+    keys = message_keys(line.content.languages["es"].sms)
+    for key in keys:
+        whatsapp, sms = line.sms.text("es", key, "whatsapp"), line.sms.text("es", key)
+        words = re.findall(r"[A-Za-zÁÉÍÓÚáéíóúñÑü]+", re.sub(r"\S+\.(gov|net|org|com)\S*|Cancer\.Net", "", whatsapp))  # not web sites
+        unaccented = [w for w in words if w.lower() in NEED_ACCENTS]
+        assert unaccented == [], (key, unaccented)
+        assert gsm.is_gsm7(sms), (key, gsm.bad_characters(sms))
+    answer = line.sms.text("es", "answers.where", "whatsapp")
+    assert "¿Dónde sucede la recurrencia? El cáncer" in answer and "metástasis" in answer
+    assert "¿Donde sucede la recurrencia? El cancer" in line.sms.text("es", "answers.where")  # the same words, by SMS
+
+
+def test_spanish_help_prints_the_number_as_spanish_texts_do(line):
+    for channel in ("sms", "whatsapp"):
+        help_text = line.sms.text("es", "help", channel)
+        assert "1-800-422-6237" in help_text and "CANCER" not in help_text, channel
+    assert "1-800-422-6237 (1-800-4-CANCER)" in line.sms.text("en", "help")
