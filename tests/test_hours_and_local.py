@@ -194,12 +194,22 @@ def test_local_hours_are_honoured(line_client):
     [
         ({"IVR_LOCAL_PHONE": "555"}, "environment: IVR_LOCAL_PHONE: '555' is not a valid phone number"),
         ({"IVR_LOCAL_HOURS": "weekdays"}, "environment: IVR_LOCAL_HOURS: 'weekdays': write it like"),
+        ({"IVR_LOCAL_NAME": "Saint Mary \U0001f3e5"}, "environment: IVR_LOCAL_NAME: has characters a text message cannot carry"),
     ],
 )
 def test_a_bad_local_contact_stops_start_up(tmp_path, twilio, env, problem):
     settings = load_settings(make_env(tmp_path, twilio.url, **{**LOCAL, **env}))
-    with pytest.raises(ContentError, match=problem.replace(".", r"\.").replace("(", r"\(")):
+    with pytest.raises(ContentError, match=problem.replace(".", r"\.").replace("(", r"\(")) as err:
         create_app(settings)
+    assert [p for p in err.value.problems if p[0] != "environment"] == []  # the setting is named, not sms.yaml
+
+
+def test_a_curly_apostrophe_or_a_dash_in_the_clinic_name_is_texted_and_said_plain(line_client):
+    client = line_client(TUESDAY_9AM, IVR_LOCAL_NAME="St. Mary\u2019s \u2013 Boston", IVR_LOCAL_PHONE="(617) 555-0199")
+    assert "To talk with St. Mary's - Boston, press 5" in call_on(client).text
+    texter = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER)
+    [reply] = texter.send("NCI")
+    assert "Local: St. Mary's - Boston (617) 555-0199." in reply and gsm.is_gsm7(reply)
 
 
 CLINICA = {

@@ -67,6 +67,15 @@ def segments(text: str) -> int:
     return 1 if n <= UCS2_SINGLE else -(-n // UCS2_MULTI)
 
 
+def plain_punctuation(text: str) -> str:
+    """Curly quotes, dashes, an ellipsis or a non-breaking space as their plain GSM-7 forms; nothing else changes.
+
+    For names a deployment sets (a clinic's "St. Mary’s", typed on a phone or a Mac), not for prompts/,
+    whose typing slips start-up names instead.
+    """
+    return "".join(_PLAIN.get(ch, ch) for ch in text)
+
+
 def to_gsm7(text: str) -> str:
     """Fold ``text`` into GSM-7: look-alikes to plain forms, accents dropped, the rest removed."""
     out = []

@@ -811,6 +811,7 @@ def load(root: Path, region: str = "US", local: dict | None = None, line_name: s
     """
     root = Path(root)
     check = _Checker(root)
+    line_name = gsm.plain_punctuation(line_name)  # "St. Mary’s Clinic" opens texts: GSM-7's apostrophe
     contacts_path, menu_path = root / "contacts.yaml", root / "menu.yaml"
     raw_contacts, raw_menu = check.load(contacts_path), check.load(menu_path)
     reference_voice = check.load(root / DEFAULT_LANGUAGE / "voice.yaml")
@@ -874,8 +875,20 @@ LOCAL_SETTINGS = {"name": "IVR_LOCAL_NAME", "phone": "IVR_LOCAL_PHONE", "hours":
 
 
 def _local_contact(check: _Checker, local: dict, region: str, source: str) -> dict[str, Contact]:
-    """The line's own contact, checked; a problem of the shorthand names its environment variable."""
+    """The line's own contact, checked; a problem of the shorthand names its environment variable.
+
+    Its name is said and texted: a curly apostrophe or a dash becomes its plain form (GSM-7), and a
+    character no SMS can carry (an emoji) is this setting's problem, not the texts' it would spoil.
+    """
     own = _Checker(check.root)
+    local = dict(local)
+    if isinstance(local.get("name"), str):
+        local["name"] = gsm.plain_punctuation(local["name"])
+        bad = gsm.bad_characters(sms_form(local["name"]))
+        if bad:
+            shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in bad)
+            own.add(Path(source), "local.name", f"has characters a text message cannot carry in GSM-7: {shown}; leave them out")
+            local["name"] = gsm.to_gsm7(local["name"])  # so the texts it is in are not blamed as well
     found = _contacts(own, Path(source), {"local": local}, region)
     for file, key, reason in own.problems:
         part = key.partition(".")[2].partition(".")[0]
