@@ -62,7 +62,7 @@ def test_an_unknown_placeholder_and_a_bad_phone(prompts):
 
 
 def test_a_text_with_a_curly_quote_or_too_long(prompts):
-    edit(prompts / "en" / "sms.yaml", "Cancer recurrence info line.", "Cancer\u2019s recurrence info line." + " More." * 60)
+    edit(prompts / "en" / "sms.yaml", "{line.name}: NCI", "{line.name}: Cancer\u2019s NCI" + " More." * 60)
     found = problems(prompts)
     assert any(key == "numbers" and "U+2019" in reason for _, key, reason in found)
     assert any(key == "numbers" and "segments" in reason for _, key, reason in found)

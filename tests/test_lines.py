@@ -56,6 +56,15 @@ def test_a_call_to_each_line_hears_only_its_own_contact(lines_app, twilio):
     assert "Eastside Oncology Desk" in twilio.messages[-1]["Body"] and "Riverside" not in twilio.messages[-1]["Body"]
 
 
+def test_the_numbers_text_of_each_line_opens_with_its_name_and_says_stop_as_the_others_do(lines_app, twilio):
+    call(lines_app, RIVERSIDE).press("4")
+    body = twilio.messages[-1]["Body"]
+    assert body.startswith("Riverside Cancer Center: ") and body.endswith("Reply STOP to cancel.")  # as HELP and NCI say it
+    call(lines_app, EASTSIDE).press("4")
+    body = twilio.messages[-1]["Body"]
+    assert body.startswith("Eastside Clinic: ") and body.endswith("Responda STOP para cancelar.")
+
+
 def test_a_texting_session_on_each_line_reads_only_its_own_name_and_contact(lines_app):
     riverside, eastside = texter(lines_app, RIVERSIDE), texter(lines_app, EASTSIDE)
     replies = {"riverside": [], "eastside": []}
