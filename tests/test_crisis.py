@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ivr.config import ROOT
 from ivr.content import gsm
 from ivr.content import prompts as content
 from ivr.content.crisis import CrisisWords
-from ivr.store.storage import usage_daily, usage_seen
+from ivr.store.migrate import upgrade
+from ivr.store.storage import Storage, usage_daily, usage_events, usage_seen
 from ivr.tools.admin import _tiles
 from ivr.tools.simulator import Call, FlaskTransport, Texter
 from ivr.tools.stats import format_table, report, report_from_events
-from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, line_of
 from tests.instances import usage_rows
 from tests.prompt_edits import edit, problems
 
@@ -203,17 +205,16 @@ def test_crisis_events_are_counted_with_no_number_no_call_and_no_words(line, cli
     c.say("I can't go on").press("1")
     c.dial_ends("completed")
     rows = usage_rows(line)
-    crisis = [(r["channel"], r["outcome"]) for r in rows if r["event"] == "crisis"]
-    assert crisis == [("sms", "offered"), ("voice", "offered"), ("voice", "connect"), ("voice", "completed")]
-    assert all(r["number_hash"] is None and r["call_ref"] is None and r["keyword"] is None for r in rows if r["event"] == "crisis")
+    # No row at all: one among the call's rows would be tied by its time to the call's first, which has the number's hash.
+    assert [r for r in rows if r["event"] == "crisis"] == [] and any(r["event"] == "call" for r in rows)
     stored = json.dumps([list(r.values()) for r in rows], default=str).lower()
     logged = caplog.text.lower()
     for word in ("end my life", "tonight", "go on", "cant"):
         assert word not in stored and word not in logged
     data = report(line.storage, rows[0]["at"].date(), rows[-1]["at"].date())
     assert data["crisis"] == {"sms": {"offered": 1}, "voice": {"completed": 1, "connect": 1, "offered": 1}}
-    # Issue 17's per-day counts hold them (the report above reads nothing else), as the events say, and
-    # with nothing that tells people apart: no numbered events, no first-of-the-day rows.
+    # Only the per-day counts hold them (the report above reads nothing else), with nothing that tells
+    # people apart: no numbered events, no first-of-the-day rows; the report from events reads them there.
     assert report_from_events(line.storage, rows[0]["at"].date(), rows[-1]["at"].date())["crisis"] == data["crisis"]
     with line.storage.engine.connect() as conn:
         daily = conn.execute(select(usage_daily).where(usage_daily.c.event == "crisis")).mappings().all()
@@ -231,6 +232,43 @@ def test_crisis_events_are_counted_with_no_number_no_call_and_no_words(line, cli
     assert ("crisis messages", 2, "the safety net, by call or text; calls put through to 988: 1") in _tiles(data)
 
 
+def test_a_recount_keeps_the_crisis_counts_and_deletes_any_crisis_row_the_code_before_left(app_on):
+    """On SQLite and PostgreSQL: ``usage recount`` rebuilds the counts from the events, where no crisis is."""
+    line = line_of(app_on)
+    client = app_on.test_client()
+    Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER).send("I want to end my life")
+    Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start().say("I can't go on").press("1")
+    rows = usage_rows(line)
+    today = rows[-1]["at"].date()
+    before = report(line.storage, today, today)
+    assert before["crisis"] == {"sms": {"offered": 1}, "voice": {"connect": 1, "offered": 1}}
+    with line.storage.engine.begin() as conn:  # a crisis row as the code before wrote it (and counted)
+        conn.execute(insert(usage_events), [{**{k: v for k, v in rows[-1].items() if k != "id"}, "event": "crisis", "outcome": "offered"}])
+    for args in (["usage", "recount", "--days", "1"], ["usage", "recount", "--all"]):
+        result = app_on.test_cli_runner().invoke(args=args)
+        assert result.exit_code == 0, result.output
+        assert report(line.storage, today, today) == before  # kept, not lost, not counted twice
+    assert [r for r in usage_rows(line) if r["event"] == "crisis"] == []
+
+
+def test_migration_0006_deletes_the_crisis_rows_and_keeps_their_counts(tmp_path, database_url):
+    url = database_url.replace("postgresql://", "postgresql+psycopg://")
+    upgrade(url, "0005")
+    storage = Storage(url)
+    at = datetime.now(UTC)
+    row = {"at": at, "channel": "voice", "event": "crisis", "outcome": "offered", "language": "en"}
+    with storage.engine.begin() as conn:  # as 0005's code wrote a crisis event: a row, and its count
+        conn.execute(insert(usage_events), [row, {**row, "event": "call", "number_hash": "ab" * 32, "outcome": None}])
+    with storage.engine.begin() as conn:
+        conn.execute(insert(usage_daily), [{"day": at.date(), "channel": "voice", "event": "crisis", "outcome": "offered",
+                                            "language": "en", "events": 1, "numbered": 0}])  # fmt: skip
+    upgrade(url)
+    with storage.engine.connect() as conn:
+        assert [r.event for r in conn.execute(select(usage_events.c.event))] == ["call"]
+    assert report(storage, at.date(), at.date())["crisis"] == {"voice": {"offered": 1}}
+    storage.engine.dispose()
+
+
 def test_on_whatsapp_an_opted_out_user_gets_the_crisis_message_as_written_and_nothing_more(client, line):
     wa = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=f"whatsapp:{CALLER}", to=f"whatsapp:{OUR_NUMBER}")
     wa.send("STOP")
@@ -241,10 +279,13 @@ def test_on_whatsapp_an_opted_out_user_gets_the_crisis_message_as_written_and_no
     [english] = wa.send("I feel suicidal")
     assert english == line.sms.text("en", "crisis", "whatsapp") and "988" in english
     assert wa.send("RECUR") == []  # still opted out: the crisis text answered their own message only
-    rows = usage_rows(line)
-    crisis = [r for r in rows if r["event"] == "crisis"]
-    assert [(r["channel"], r["language"], r["outcome"]) for r in crisis] == [("whatsapp", "es", "offered"), ("whatsapp", "en", "offered")]
-    assert all(r["number_hash"] is None and r["call_ref"] is None and r["keyword"] is None for r in crisis)
+    assert [r for r in usage_rows(line) if r["event"] == "crisis"] == []  # counted only, per day
+    with line.storage.engine.connect() as conn:
+        daily = conn.execute(select(usage_daily).where(usage_daily.c.event == "crisis")).mappings().all()
+    assert sorted((r["channel"], r["language"], r["outcome"], r["events"], r["numbered"]) for r in daily) == [
+        ("whatsapp", "en", "offered", 1, 0),
+        ("whatsapp", "es", "offered", 1, 0),
+    ]
 
 
 # --- the words are data, checked at start-up ---------------------------------------------------------

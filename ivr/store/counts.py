@@ -7,6 +7,7 @@ web request. So the usage writer, in the same transaction as the events, adds ea
   outcome, keyword), with how many of them carried a number's keyed hash (calls with caller ID);
 - ``usage_daily_unique``: per day, the number of different callers, different texters, and
   different calls heard in each language, over every line (line '') and on each line;
+- (crisis events, ``COUNTED_ONLY``, live nowhere else: usage_events never holds them);
 - ``usage_seen``: who was already counted that day (a day, a measure and the first 16 hex digits of
   a keyed hash; 64 bits, so two people of one day share a prefix about once in 10^11 days). Only
   it holds anything derived from a number, and it is purged with the events.
@@ -28,6 +29,9 @@ from collections import Counter
 from datetime import UTC, date, datetime
 
 DIMENSIONS = ("channel", "event", "language", "topic", "outcome", "keyword", "line")
+# Events kept only here, in the per-day counts, never as usage_events rows: a crisis row's time and
+# place among a call's rows would tie it to that call's first event, which carries the number's hash.
+COUNTED_ONLY = ("crisis",)
 KEY_ORDER = ("channel", "event", "topic", "outcome", "keyword", "language", "line", "day")  # usage_daily's primary key
 ALL_LINES = ""  # the line of the unique counts over every line (a person who called two lines is one person)
 # measure -> (the event it counts, or None for any voice event; the field that tells people apart)

@@ -10,6 +10,11 @@ usage writers off for that moment (PostgreSQL: a SHARE lock on usage_events, whi
 writers in flight and makes new ones wait; SQLite: its one write lock), so nothing written at the
 same time is counted twice or missed. A batch holds about ``BATCH_EVENTS`` events: well under a
 second, inside the writers' 3 s wait. Days whose events were purged keep their counts as they are.
+
+Crisis events (counts.COUNTED_ONLY) are kept only in the counts, so a recount keeps their counts as
+they are and deletes any crisis row it finds among the events (written by the code before, which
+counted it too). Only the migration that creates the counts counts them from the events
+(``from_events``): then there are no counts yet, and migration 0006 deletes those rows.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, delete, distinct, func, insert, literal, select, text
 
-from ivr.store.counts import ALL_LINES, DIMENSIONS, MEASURES, REF_LENGTH
+from ivr.store.counts import ALL_LINES, COUNTED_ONLY, DIMENSIONS, MEASURES, REF_LENGTH
 from ivr.store.storage import usage_daily, usage_daily_unique, usage_events, usage_seen
 
 U = usage_events
@@ -46,10 +51,17 @@ def _batches(per_day: list[tuple[date, int]], limit: int) -> list[tuple[date, da
     return batches
 
 
-def recount(engine, first: date | None = None, last: date | None = None, progress: Callable[[int, int, date], None] | None = None) -> int:
+def recount(
+    engine,
+    first: date | None = None,
+    last: date | None = None,
+    progress: Callable[[int, int, date], None] | None = None,
+    from_events: tuple[str, ...] = (),
+) -> int:
     """Replace the counts of the days first..last (default: every day with events) with what the events say.
 
     Returns the number of events counted. ``progress(done, total, last_day_done)`` after each batch.
+    The counts of COUNTED_ONLY events are kept, but for those named in ``from_events`` (migration 0005).
     """
     dialect = engine.dialect.name
     day = day_expression(dialect)
@@ -64,7 +76,7 @@ def recount(engine, first: date | None = None, last: date | None = None, progres
     done = 0
     for first_day, last_day, n in _batches(per_day, BATCH_EVENTS):
         with engine.begin() as conn:
-            _recount_days(conn, dialect, first_day, last_day)
+            _recount_days(conn, dialect, first_day, last_day, tuple(e for e in COUNTED_ONLY if e not in from_events))
         done += n
         if progress:
             progress(done, total, last_day)
@@ -76,13 +88,17 @@ def recount(engine, first: date | None = None, last: date | None = None, progres
     return total
 
 
-def _recount_days(conn, dialect: str, first: date, last: date) -> None:
+def _recount_days(conn, dialect: str, first: date, last: date, kept: tuple[str, ...] = COUNTED_ONLY) -> None:
+    """``kept``: the events whose counts stay as they are (they are nowhere else), and whose rows go."""
     if dialect == "postgresql":
         conn.exec_driver_sql("LOCK TABLE usage_events IN SHARE MODE")  # waits for writers in flight, holds new ones
-    for table in (usage_daily, usage_daily_unique, usage_seen):  # a write first: SQLite takes its write lock here
+    for table in (usage_daily_unique, usage_seen):  # a write first: SQLite takes its write lock here
         conn.execute(delete(table).where(table.c.day.between(first, last)))
+    conn.execute(delete(usage_daily).where(usage_daily.c.day.between(first, last), usage_daily.c.event.not_in(kept)))
     day = day_expression(dialect)
     in_days = and_(U.c.at >= _midnight(first), U.c.at < _midnight(last + timedelta(days=1)))
+    if kept:  # rows the code before wrote, and counted: they are counted already, and must not stay
+        conn.execute(delete(U).where(in_days, U.c.event.in_(kept)))
     keys = [func.coalesce(U.c[name], "") for name in DIMENSIONS]
     grouped = select(day, *keys, func.count(), func.count(U.c.number_hash)).where(in_days).group_by(day, *keys)
     conn.execute(insert(usage_daily).from_select(["day", *DIMENSIONS, "events", "numbered"], grouped))

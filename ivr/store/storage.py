@@ -503,14 +503,17 @@ class Storage:
         Either all of it is stored or none of it (a retried batch is never counted twice). The
         counts are upserts (``n = n + added``), exact whoever else writes at the same time; the
         first-of-the-day rows (usage_seen) are inserted unless present, and only those inserted
-        add to the different callers, texters and calls per language.
+        add to the different callers, texters and calls per language. Crisis events are only
+        counted (counts.COUNTED_ONLY): no row of theirs sits among a call's events.
         """
         if not rows:
             return
         daily, seen = counts.deltas(rows)
         seen_insert, add_unique, add_daily = self._count_statements()
+        kept = [row for row in rows if row.get("event") not in counts.COUNTED_ONLY]
         with self.engine.begin() as conn:
-            conn.execute(insert(usage_events), rows)
+            if kept:
+                conn.execute(insert(usage_events), kept)
             if seen:
                 unique = counts.unique_deltas(conn.execute(seen_insert, seen).all())
                 if unique:

@@ -7,8 +7,9 @@ the language, the topic, the outcome, the time, and at most a keyed hash of the 
 first event of a call and on inbound texts; the other events of a call carry a keyed hash of its
 CallSid instead). Never the number, never a message body: the SMS route notes the keyword it
 matched, never what was typed. A crisis event (the safety net: a text or words at a menu that sound
-like a crisis) carries neither a number hash nor a call reference: the channel, the language, what
-happened next and the time, so that it can be counted and never tied to a caller or texter.
+like a crisis) carries neither a number hash nor a call reference, and is never stored as an event
+at all: only the per-day counts hold it (channel, language, what happened next, the day), because a
+row's time and place among a call's rows would tie it to the call's first event and its number hash.
 
 The request itself only puts a small tuple on a bounded in-process queue (a few microseconds); a
 writer thread turns the tuples into rows and inserts them in batches, adding each batch to the

@@ -22,7 +22,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import DateTime, String, and_, bindparam, distinct, func, or_, select, text
 
-from ivr.store.counts import ALL_LINES
+from ivr.store.counts import ALL_LINES, COUNTED_ONLY
 from ivr.store.recount import day_expression
 from ivr.store.storage import ReportTimeout, opt_outs, texts_sent, usage_daily, usage_daily_unique, usage_events
 from ivr.tools.need import need_line
@@ -95,7 +95,17 @@ def report_from_events(storage, start: date, end: date, timeout: float = DEFAULT
     day = day_expression(storage.engine.dialect.name)
     keys = (U.c.channel, U.c.event, U.c.topic, U.c.outcome, U.c.keyword)
     with storage.reporting(timeout) as conn:
-        grouped = conn.execute(select(*keys, func.count(), func.count(U.c.number_hash)).where(in_range).group_by(*keys)).all()
+        counted = and_(in_range, U.c.event.not_in(COUNTED_ONLY))
+        grouped = conn.execute(select(*keys, func.count(), func.count(U.c.number_hash)).where(counted).group_by(*keys)).all()
+        # Crisis events are only ever counted (counts.COUNTED_ONLY): their figures come from the counts.
+        only_counted = and_(D.c.day.between(start, end), D.c.event.in_(COUNTED_ONLY), *((D.c.line == line,) if line else ()))
+        daily_keys = (D.c.channel, D.c.event, D.c.topic, D.c.outcome, D.c.keyword)
+        grouped += [
+            (*(_none(v) for v in row[:5]), int(row[5]), int(row[6]))
+            for row in conn.execute(
+                select(*daily_keys, func.sum(D.c.events), func.sum(D.c.numbered)).where(only_counted).group_by(*daily_keys)
+            )
+        ]
         unique = {}
         for measure, event in (("callers", "call"), ("texters", "text_in")):
             per_day = select(day, func.count(distinct(U.c.number_hash))).where(in_range, U.c.event == event).group_by(day)
