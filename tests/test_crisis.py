@@ -116,6 +116,20 @@ def test_a_text_in_crisis_gets_the_warm_message_first_then_the_line_goes_on(text
     assert menu == line.sms.text("en", "recur")
 
 
+@pytest.mark.parametrize(
+    ("body", "lang"),
+    [("call me please help, I can't go on", "en"), ("HELP I want to die", "en"), ("I want to die, what are your hours", "en"),
+     ("ayuda, llámenme, ya no puedo más", "es"), ("NCI please help me I'm suicidal", "en")],
+)  # fmt: skip
+def test_distress_with_a_request_for_help_or_a_call_gets_the_crisis_text_not_help(texter, line, body, lang):
+    assert texter.send(body) == [line.sms.text(lang, "crisis")]
+
+
+def test_a_request_for_help_or_a_call_without_distress_words_gets_what_it_asks_for(texter, line):
+    assert texter.send("call me please help") == [line.sms.text("en", "help")]  # HELP, as the tie rule of sms.yaml says
+    assert texter.send("please call me") == [line.sms.text("en", "contacts")]
+
+
 def test_a_spanish_text_in_crisis_gets_the_spanish_message(texter, line):
     texter.send("RECUR")  # an English texter who then writes in Spanish
     [reply] = texter.send("ya no quiero vivir")
