@@ -145,7 +145,7 @@ def test_an_unknown_language_or_a_contact_that_breaks_a_texts_budget_names_the_l
     path = write_lines(tmp_path, LINES_YAML.replace("language: es", "language: fr"))
     with pytest.raises(ConfigError, match=r"lines.eastside: language: 'fr' is not a language in prompts/"):
         create_app(load_settings(make_env(tmp_path, twilio.url, IVR_LINES_FILE=path)))
-    long_name = "Eastside Oncology Desk of the Greater Metropolitan Area Regional Hospital"
+    long_name = "Eastside Oncology Desk of the Greater Metropolitan Area Regional Hospital and Cancer Center of the Northern Counties"
     path = write_lines(tmp_path, LINES_YAML.replace("name: Eastside Oncology Desk", f"name: {long_name}"))
     with pytest.raises(ContentError) as caught:
         create_app(load_settings(make_env(tmp_path, twilio.url, IVR_LINES_FILE=path)))
