@@ -123,3 +123,10 @@ def test_a_line_with_hours_needs_words_for_0_while_it_is_closed(prompts):
     edit(prompts / "es" / "voice.yaml", "always_hints_closed:\n  nci:", "always_hints_closed:\n  other:")
     found = problems(prompts)
     assert ("prompts/es/voice.yaml", "always_hints_closed.nci") in [(f, k) for f, k, _ in found]
+
+
+def test_words_for_a_closed_line_need_a_line_with_hours_and_the_key(prompts):
+    edit(prompts / "en" / "voice.yaml", "choices_closed:\n  nci:", "choices_closed:\n  asco: 'Closed.'\n  nci:")
+    edit(prompts / "es" / "voice.yaml", 'oprima {key}."\n\nalways_hints:', 'oprima."\n\nalways_hints:')
+    found = [(f, k) for f, k, _ in problems(prompts)]
+    assert ("prompts/en/voice.yaml", "choices_closed.asco") in found and ("prompts/es/voice.yaml", "choices_closed.nci") in found

@@ -104,6 +104,18 @@ def test_after_hours_no_menu_promises_that_0_reaches_a_person_now(make_app):
     assert not c.dialled and "It is open Monday to Friday, from 9 a.m. to 9 p.m." in c.text and "by text message, press 1" in c.text
 
 
+def test_after_hours_the_talk_menu_does_not_offer_to_talk_with_the_closed_line(make_app):
+    app = make_app(clock=SATURDAY)
+    words = line_of(app).content.languages["en"].voice
+    c = call_on(app.test_client()).press("3")
+    assert words["choices_closed"]["nci"].replace("{key}", "1") in c.text and "To talk with the National Cancer" not in c.text
+    assert "Cancer dot net" in c.text  # ASCO has no hours: still offered as always
+    c.press("1")
+    assert "It is open Monday to Friday" in c.text and not c.dialled  # what the choice said: its hours
+    c = call_on(make_app(clock=TUESDAY_9AM).test_client()).press("3")
+    assert "To talk with the National Cancer Institute, in English or Spanish, press 1" in c.text and "closed" not in c.text
+
+
 def test_in_opening_hours_0_promises_a_person(make_app):
     app = make_app(clock=TUESDAY_9AM)
     words = line_of(app).content.languages["en"].voice

@@ -486,6 +486,13 @@ def _language(
             value = _get(voice, f"always_hints.{target}")
             if not isinstance(value, str) or "{key}" not in value:
                 check.add(vpath, f"always_hints.{target}", "must be text that says {key}")
+        for target, value in (voice.get("choices_closed") or {}).items() if isinstance(voice.get("choices_closed"), dict) else ():
+            if target not in contacts or not contacts[target].hours:
+                reason = "is for a contact with hours in contacts.yaml: what its key does while it is closed"
+                check.add(vpath, f"choices_closed.{target}", reason)
+            elif not isinstance(value, str) or "{key}" not in value:
+                check.add(vpath, f"choices_closed.{target}", "must be text that says which key to press: {key}")
+        for target in always.values():
             if target in contacts and contacts[target].hours:
                 value = _get(voice, f"always_hints_closed.{target}")
                 if not isinstance(value, str) or "{key}" not in value:
@@ -510,7 +517,7 @@ def _language(
     for key, text in _texts(voice):
         if key.startswith(NOT_MESSAGES):
             continue
-        allow_key = key.startswith(("choices.", "always_hints.", "always_hints_closed.", "language_offer", "crisis.offer"))
+        allow_key = key.startswith(("choices", "always_hints", "language_offer", "crisis.offer"))  # and their _closed variants
         _check_placeholders(check, vpath, key, text, contacts, allow_key)
         if len(text) > 2500:
             check.add(vpath, key, f"is {len(text)} characters; one <Say> takes at most about 2,500")

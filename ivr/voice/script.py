@@ -201,7 +201,7 @@ class VoiceScript:
         """The menu's heading, its choices, the always keys it does not offer; the main menu ends with the language offers."""
         offered = self.content.menus[name]
         said = [self.said(f"menus.{name}")] if heading and self.words["menus"].get(name) else []
-        said += [self.said(f"choices.{t}", offers=k, key=self._key_name(k)) for k, t in offered.items()]
+        said += [self.said(self._choice_key(t), offers=k, key=self._key_name(k)) for k, t in offered.items()]
         for key, target in self.content.always.items():
             if target in offered.values() or (target == "main" and name == "main"):
                 continue
@@ -212,6 +212,12 @@ class VoiceScript:
         if name == "main":
             said += [other._offer(key) for other, key in self.offers]
         return said
+
+    def _choice_key(self, target: str) -> str:
+        """choices.<target>; while that line is closed, choices_closed.<target> when voice.yaml has it (what the key does then)."""
+        if target in self.closed_now and isinstance((self.words.get("choices_closed") or {}).get(target), str):
+            return f"choices_closed.{target}"
+        return f"choices.{target}"
 
     def menu_words(self, name: str) -> list[str]:
         return [s.text for s in self.menu_said(name)]
