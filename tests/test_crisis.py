@@ -265,7 +265,7 @@ def test_a_recount_keeps_the_crisis_counts_and_deletes_any_crisis_row_the_code_b
     assert [r for r in usage_rows(line) if r["event"] == "crisis"] == []
 
 
-def test_migration_0007_deletes_the_crisis_rows_and_keeps_their_counts(tmp_path, database_url):
+def test_migration_0008_deletes_the_crisis_rows_and_keeps_their_counts(tmp_path, database_url):
     url = database_url.replace("postgresql://", "postgresql+psycopg://")
     upgrade(url, "0005")
     storage = Storage(url)

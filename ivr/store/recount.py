@@ -14,7 +14,7 @@ second, inside the writers' 3 s wait. Days whose events were purged keep their c
 Crisis events (counts.COUNTED_ONLY) are kept only in the counts, so a recount keeps their counts as
 they are and deletes any crisis row it finds among the events (written by the code before, which
 counted it too). Only the migration that creates the counts counts them from the events
-(``from_events``): then there are no counts yet, and migration 0007 deletes those rows.
+(``from_events``): then there are no counts yet, and migration 0008 deletes those rows.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def upgrade() -> None:
 
         engine = make_engine(context.config.get_main_option("sqlalchemy.url"), webhook_limits=False)
         try:
-            recount(engine, progress=echo_progress, from_events=("crisis",))  # no counts yet: 0007 then deletes those rows
+            recount(engine, progress=echo_progress, from_events=("crisis",))  # no counts yet: 0008 then deletes those rows
         finally:
             engine.dispose()
 

@@ -5,15 +5,15 @@ rows tied it to that call's first event, which carries the number's keyed hash. 
 already hold every one of them (0005 counted those stored before it; the writer, each one since), so
 the rows are deleted and the code writes no more of them (counts.COUNTED_ONLY).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
