@@ -84,23 +84,48 @@ def fresh_clone(target: Path) -> Path:
     return target
 
 
-def test_every_readme_command_runs_as_written_in_a_fresh_clone(tmp_path):
-    clone = fresh_clone(tmp_path / "clone")
-    commands = readme_commands((clone / "README.md").read_text())
-    port = 5000 if port_is_free(5000) else free_port()
-    env = {**clean_environ(), "HOME": os.environ.get("HOME", str(tmp_path))}
-    if port != 5000:
-        env["PORT"] = str(port)
-        commands = [c.replace("127.0.0.1:5000", f"127.0.0.1:{port}") for c in commands]
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:  # the first set-up command, as written: it makes .venv and runs the line
+def start_serve(clone: Path, env: dict, log: Path, port: int) -> subprocess.Popen | None:
+    """``python3 dev.py serve`` as written, up to its banner; None when the port was taken meanwhile."""
+    env = {**env, "PORT": str(port)} if port != 5000 else env
+    with log.open("wb") as out:
         serve = subprocess.Popen(["bash", "-c", SERVE], cwd=clone, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 300
     try:
-        deadline = time.monotonic() + 300
         while "Stop it with Ctrl+C." not in log.read_text(errors="replace"):
+            if serve.poll() is not None and "is in use" in log.read_text(errors="replace"):
+                return None  # another serve on this machine took the port between our look and dev.py's
             assert serve.poll() is None, f"{SERVE} exited with {serve.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
             assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
             time.sleep(0.2)
+    except AssertionError:
+        stop(serve)
+        raise
+    return serve
+
+
+def stop(serve: subprocess.Popen) -> None:
+    if serve.poll() is None:
+        os.killpg(serve.pid, signal.SIGTERM)
+    try:
+        serve.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(serve.pid, signal.SIGKILL)
+        serve.wait()
+
+
+def test_every_readme_command_runs_as_written_in_a_fresh_clone(tmp_path):
+    clone = fresh_clone(tmp_path / "clone")
+    env = {**clean_environ(), "HOME": os.environ.get("HOME", str(tmp_path))}
+    port = 5000 if port_is_free(5000) else free_port()
+    serve = start_serve(clone, env, tmp_path / "serve.log", port)  # the first set-up command: it makes .venv and runs the line
+    if serve is None:
+        port = free_port()
+        serve = start_serve(clone, env, tmp_path / "serve.log", port)
+    assert serve is not None
+    if port != 5000:
+        env["PORT"] = str(port)
+    commands = [c.replace("127.0.0.1:5000", f"127.0.0.1:{port}") for c in readme_commands((clone / "README.md").read_text())]
+    try:
         failed, ran = [], []
         for command in commands:
             if command.split("#")[0].strip() in (SERVE, TEST):
@@ -114,9 +139,4 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(tmp_path):
         assert not failed, "\n".join(failed)
         assert len(ran) >= 6, ran
     finally:
-        os.killpg(serve.pid, signal.SIGTERM)
-        try:
-            serve.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(serve.pid, signal.SIGKILL)
-            serve.wait()
+        stop(serve)
