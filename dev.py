@@ -29,15 +29,25 @@ def ensure_env(requirements: str) -> None:
     if not (BIN / "python").exists():
         print("creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
+    if _installed(requirements) or (requirements == "requirements.txt" and _installed("requirements-dev.txt")):
+        return  # (requirements-dev.txt starts with -r requirements.txt: its install has every runtime package)
+    stamp = VENV / f".installed-{requirements}"
+    print(f"installing {requirements} into .venv ...", flush=True)
+    run([BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", ROOT / requirements])
+    stamp.write_text(_digest(requirements))
+
+
+def _digest(requirements: str) -> str:
     digest = hashlib.sha256()
     for name in ("requirements.txt", requirements):
         digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _installed(requirements: str) -> bool:
+    """Whether .venv holds ``requirements`` as the files say now (its stamp matches them)."""
     stamp = VENV / f".installed-{requirements}"
-    if stamp.exists() and stamp.read_text() == digest.hexdigest():
-        return
-    print(f"installing {requirements} into .venv ...", flush=True)
-    run([BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", ROOT / requirements])
-    stamp.write_text(digest.hexdigest())
+    return stamp.exists() and stamp.read_text() == _digest(requirements)
 
 
 def run(command, env=None) -> None:
