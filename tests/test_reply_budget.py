@@ -158,3 +158,23 @@ def test_the_window_passing_lifts_the_limit(make_app):
     assert [bool(person.send(str(n))) for n in range(1, 6)] == [True, True, True, False, False]  # 2, the notice, silence
     moments[0] = OPEN_HOURS + timedelta(hours=1)
     assert person.send("RECUR")
+
+
+def test_while_the_database_cannot_count_the_process_counts_in_memory(tmp_path, caplog):
+    """A database with no counters table (every count fails): the budgets still hold, in this process."""
+    broken = Storage(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    budget = ReplyBudget(broken, Budget(hour=3, day=10, loop_repeats=2, line_per_minute=7))
+    assert verdicts(budget, 5) == ["reply"] * 3 + ["notice", "silent"]
+    assert verdicts(budget, 3, sender="s2", repeat="same words") == ["reply", "reply", "silent"]
+    # the line's minute: 4 answered above, 2 here, then 1 more
+    assert [str(budget.check(f"o{i}", None, NOW).verdict) for i in range(2)] == ["reply", "silent"]
+    assert budget.memory.run(lambda counts: counts.add("hour", "o1", window(NOW, 3600))) == 1  # undone: not theirs
+    assert "reply budget counted in memory" in caplog.text
+    broken.engine.dispose()
+
+
+def test_an_auto_responder_gets_no_more_replies_while_the_database_is_away(make_app, tmp_path):
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}", migrate=False)
+    robot = Texter(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, sender="+16175550134", to=OUR_NUMBER)
+    replies = [robot.send("Thanks! We got your message.") for _ in range(10)]
+    assert all(replies[:3]) and replies[3:] == [[]] * 7

@@ -17,12 +17,16 @@ the crisis text is the safety net. STOP and START never come here: they are alwa
 Each counter is one ``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count`` (SQLite
 3.35+ and PostgreSQL): atomic, so concurrent requests and several instances on one PostgreSQL agree,
 and a restart forgets nothing. Subjects are keyed hashes (privacy.py): never a number, never words.
-A budget of 0 switches that budget off. ``purge`` deletes counters older than two days (storage.purge).
+If the database cannot count (down, or a lock held past 0.5 s), the process counts in memory
+until it can: each process then keeps its own budgets. A budget of 0 switches that budget off.
+``purge`` deletes counters older than two days (storage.purge).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +34,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.store.storage import DATABASE_WAIT_SECONDS, reply_counters
 
@@ -38,6 +43,8 @@ LINE_SUBJECT = ""  # the whole deployment's counter
 # How long a count waits for a lock (another writer) before it gives up and the reply goes out
 # uncounted: a text's answer must not wait on the database's locks (reads never do, in WAL mode).
 COUNT_WAIT_MS = 500
+MEMORY_COUNTERS = 20_000  # counters a process keeps while the database cannot count (about 2 MB)
+log = logging.getLogger(__name__)
 
 
 class Verdict(StrEnum):
@@ -83,8 +90,71 @@ def window(now: datetime, seconds: int) -> int:
     return epoch - epoch % seconds
 
 
+class _LineFull(Exception):
+    """The line's minute is spent: the counts of this text are to be undone."""
+
+
+class _DatabaseCounts:
+    """Counters in reply_counters, inside one transaction."""
+
+    def __init__(self, conn, dialect_insert):
+        self.conn = conn
+        self.insert = dialect_insert
+
+    def add(self, scope: str, subject: str, start: int) -> int:
+        """Add one to a counter and return its new count, atomically."""
+        statement = self.insert(reply_counters).values(scope=scope, subject=subject, window_start=start, count=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=["scope", "subject", "window_start"], set_={"count": reply_counters.c.count + 1}
+        ).returning(reply_counters.c.count)
+        return self.conn.execute(statement).scalar_one()
+
+    def sub(self, scope: str, subject: str, start: int) -> None:
+        keys = reply_counters.c.scope == scope, reply_counters.c.subject == subject, reply_counters.c.window_start == start
+        self.conn.execute(update(reply_counters).where(*keys).values(count=reply_counters.c.count - 1))
+
+
+class MemoryCounts:
+    """The same counters in this process, for while the database cannot count: bounded, gone at exit.
+
+    An outage must not lift the budgets (an auto-responder would get every reply meanwhile); counted
+    here, each process keeps its own budget until the database is back, the safe side for the bill.
+    """
+
+    def __init__(self, limit: int = MEMORY_COUNTERS):
+        self.limit = limit
+        self._counts: OrderedDict[tuple[str, str, int], int] = OrderedDict()
+        self._lock = threading.Lock()
+        self._undo: list[tuple[str, str, int]] = []
+
+    def add(self, scope: str, subject: str, start: int) -> int:
+        key = (scope, subject, start)
+        count = self._counts.pop(key, 0) + 1
+        self._counts[key] = count
+        while len(self._counts) > self.limit:
+            self._counts.popitem(last=False)  # the least recently counted
+        self._undo.append(key)
+        return count
+
+    def sub(self, scope: str, subject: str, start: int) -> None:
+        key = (scope, subject, start)
+        if key in self._counts:
+            self._counts[key] -= 1
+
+    def run(self, decide) -> Decision:
+        """``decide(self)`` under this process's lock; the line's minute spent undoes its counts."""
+        with self._lock:
+            self._undo = []
+            try:
+                return decide(self)
+            except _LineFull:
+                for key in self._undo:
+                    self.sub(*key)
+                return Decision(Verdict.SILENT, "line")
+
+
 class ReplyBudget:
-    """The counters on one storage's engine."""
+    """The counters on one storage's engine (and in memory while it cannot count)."""
 
     def __init__(self, storage, budget: Budget):
         self.engine = storage.engine
@@ -92,30 +162,30 @@ class ReplyBudget:
         sqlite = self.engine.dialect.name == "sqlite"
         self._insert = sqlite_insert if sqlite else postgresql_insert
         self._one_writer = threading.Lock() if sqlite else None
-
-    def _count(self, conn, scope: str, subject: str, start: int) -> int:
-        """Add one to a counter and return its new count, atomically."""
-        statement = self._insert(reply_counters).values(scope=scope, subject=subject, window_start=start, count=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=["scope", "subject", "window_start"], set_={"count": reply_counters.c.count + 1}
-        ).returning(reply_counters.c.count)
-        return conn.execute(statement).scalar_one()
-
-    def _uncount(self, conn, scope: str, subject: str, start: int) -> None:
-        keys = reply_counters.c.scope == scope, reply_counters.c.subject == subject, reply_counters.c.window_start == start
-        conn.execute(update(reply_counters).where(*keys).values(count=reply_counters.c.count - 1))
+        self.memory = MemoryCounts()
 
     def check(self, sender: str | None, repeat: str | None, now: datetime, compliance: bool = False) -> Decision:
         """Count this reply and say whether to send it, a notice, or nothing.
 
         ``sender``: the sender's keyed hash (None: no number; only the line's minute applies);
         ``repeat``: a keyed hash of sender and words, for the loop guard; ``compliance``: HELP or the
-        crisis text, which only the line's minute limits. Raises SQLAlchemyError (or TimeoutError, when
-        this process's counts are queued past COUNT_WAIT_MS): the caller decides.
+        crisis text, which only the line's minute limits. When the database cannot count (an error,
+        or a lock held past COUNT_WAIT_MS), this process counts in memory: the log says so.
         """
+
+        def decide(counts) -> Decision:
+            return self._decide(counts, sender, repeat, now, compliance)
+
+        try:
+            return self._in_database(decide)
+        except (SQLAlchemyError, TimeoutError) as exc:
+            log.error("reply budget counted in memory: the database cannot count error=%s", type(exc).__name__)
+            return self.memory.run(decide)
+
+    def _in_database(self, decide) -> Decision:
         if self._one_writer is None:
             with self.engine.connect() as conn:
-                return self._check(conn, sender, repeat, now, compliance)
+                return self._transaction(conn, decide)
         # SQLite: one writer at a time in this process, in turn; SQLite's own busy wait (sleep and retry)
         # is left to settle only between processes, where a few writers rarely wait long.
         if not self._one_writer.acquire(timeout=COUNT_WAIT_MS / 1000):
@@ -125,42 +195,48 @@ class ReplyBudget:
                 raw = conn.connection.dbapi_connection  # outside SQLAlchemy's transaction, undone below
                 raw.execute(f"PRAGMA busy_timeout={COUNT_WAIT_MS}")
                 try:
-                    return self._check(conn, sender, repeat, now, compliance)
+                    return self._transaction(conn, decide)
                 finally:
                     raw.execute(f"PRAGMA busy_timeout={DATABASE_WAIT_SECONDS * 1000}")
         finally:
             self._one_writer.release()
 
-    def _check(self, conn, sender: str | None, repeat: str | None, now: datetime, compliance: bool) -> Decision:
-        b = self.budget
+    def _transaction(self, conn, decide) -> Decision:
         with conn.begin() as transaction:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = {COUNT_WAIT_MS}")
-            decision = OK
-            if sender is not None and not compliance:
-                decision = self._sender(conn, sender, repeat, now)
-                if decision.verdict is Verdict.SILENT:
-                    return decision  # the counts stay: this sender's window goes on counting
-            if b.line_per_minute and self._count(conn, "line", LINE_SUBJECT, window(now, MINUTE)) > b.line_per_minute:
+            try:
+                return decide(_DatabaseCounts(conn, self._insert))
+            except _LineFull:
                 transaction.rollback()  # nothing this sender did: their counts of this text are undone
                 return Decision(Verdict.SILENT, "line")
-            return decision
 
-    def _sender(self, conn, sender: str, repeat: str | None, now: datetime) -> Decision:
+    def _decide(self, counts, sender: str | None, repeat: str | None, now: datetime, compliance: bool) -> Decision:
+        b = self.budget
+        decision = OK
+        if sender is not None and not compliance:
+            decision = self._sender(counts, sender, repeat, now)
+            if decision.verdict is Verdict.SILENT:
+                return decision  # the counts stay: this sender's window goes on counting
+        if b.line_per_minute and counts.add("line", LINE_SUBJECT, window(now, MINUTE)) > b.line_per_minute:
+            raise _LineFull
+        return decision
+
+    def _sender(self, counts, sender: str, repeat: str | None, now: datetime) -> Decision:
         b = self.budget
         if b.loop_repeats and repeat is not None:
-            if self._count(conn, "loop", repeat, window(now, b.loop_minutes * MINUTE)) > b.loop_repeats:
+            if counts.add("loop", repeat, window(now, b.loop_minutes * MINUTE)) > b.loop_repeats:
                 return Decision(Verdict.SILENT, "loop")
         # The day first, then the hour: a text the hour refuses is taken off the day again, so the day
         # counts replies (and its own notice), and a sender whose day is spent hears nothing of the hour.
-        day = b.day and self._count(conn, "day", sender, window(now, DAY))
+        day = b.day and counts.add("day", sender, window(now, DAY))
         if day > b.day:
             return Decision(Verdict.NOTICE, "day", "limit_day") if day == b.day + 1 else Decision(Verdict.SILENT, "day")
         if b.hour:
-            hour = self._count(conn, "hour", sender, window(now, HOUR))
+            hour = counts.add("hour", sender, window(now, HOUR))
             if hour > b.hour:
                 if b.day:
-                    self._uncount(conn, "day", sender, window(now, DAY))
+                    counts.sub("day", sender, window(now, DAY))
                 return Decision(Verdict.NOTICE, "hour", "limit_hour") if hour == b.hour + 1 else Decision(Verdict.SILENT, "hour")
         return OK
 
