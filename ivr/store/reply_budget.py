@@ -17,7 +17,8 @@ the crisis text is the safety net. STOP and START never come here: they are alwa
 Each counter is one ``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count`` (SQLite
 3.35+ and PostgreSQL): atomic, so concurrent requests and several instances on one PostgreSQL agree,
 and a restart forgets nothing. Subjects are keyed hashes (privacy.py): never a number, never words.
-If the database cannot count (down, or a lock held past 0.5 s), the process counts in memory
+If the database cannot count (down, another process's lock held past 0.5 s, or this process's own
+counts queued past 2 s), the process counts in memory
 until it can: each process then keeps its own budgets. A budget of 0 switches that budget off.
 ``purge`` deletes counters older than two days (storage.purge).
 """
@@ -43,6 +44,9 @@ LINE_SUBJECT = ""  # the whole deployment's counter
 # How long a count waits for a lock (another writer) before it gives up and the reply goes out
 # uncounted: a text's answer must not wait on the database's locks (reads never do, in WAL mode).
 COUNT_WAIT_MS = 500
+# How long a count waits for this process's other counts (SQLite: one at a time, in turn): under a
+# burst, a queue of a worker's threads, each a few milliseconds, which a busy machine makes longer.
+QUEUE_WAIT_MS = 2000
 MEMORY_COUNTERS = 20_000  # counters a process keeps while the database cannot count (about 2 MB)
 log = logging.getLogger(__name__)
 
@@ -188,7 +192,7 @@ class ReplyBudget:
                 return self._transaction(conn, decide)
         # SQLite: one writer at a time in this process, in turn; SQLite's own busy wait (sleep and retry)
         # is left to settle only between processes, where a few writers rarely wait long.
-        if not self._one_writer.acquire(timeout=COUNT_WAIT_MS / 1000):
+        if not self._one_writer.acquire(timeout=QUEUE_WAIT_MS / 1000):
             raise TimeoutError("reply budget: this process's writers are queued")
         try:
             with self.engine.connect() as conn:
