@@ -60,7 +60,8 @@ CALLERS = [f"+1617555{n:04d}" for n in range(100, 200)]  # valid US numbers (555
 LUA = Path(__file__).with_name("signed.lua")
 RESULTS_JSONL = Path(__file__).with_name("results.jsonl")
 RESULTS_MD = Path(__file__).with_name("results.md")
-TARGETS = {"ratio": 0.9, "p99_ms_16": 20.0, "rss_mb": 80.0, "startup_s": 1.5}
+# Issue 14's targets: calls at 0.8 of the limit, texts at 0.7, p99 at 16 connections within 1.2 x the limit's own p99.
+TARGETS = {"ratio_voice": 0.8, "ratio_sms": 0.7, "p99_of_limit_16": 1.2, "rss_mb": 80.0, "startup_s": 1.5}
 INSTALL_WRK = "wrk is not installed. On Debian or Ubuntu: apt-get update && apt-get install -y wrk"
 
 
@@ -77,6 +78,8 @@ SCENARIOS = [
     Scenario("welcome", "/voice", {}),
     Scenario("menu choice", "/voice/en/choose/main", {"Digits": "1"}),
     Scenario("answer", "/voice/en/choose/about", {"Digits": "2"}),
+    Scenario("menu again", "/voice/en/menu/main", {}),  # after a silence: the <Redirect> of every menu
+    Scenario("transfer done", "/voice/en/transfer/nci/done", {"DialCallStatus": "busy"}),
     Scenario("sms keyword", "/sms", {"Body": "RECUR"}, channel="sms"),
 ]
 
@@ -327,13 +330,22 @@ def summarise(runs: list[Run], scenarios: list[str], connections: list[int]) -> 
 
 def verdicts(record: dict) -> list[tuple[str, bool, str]]:
     rows = record["results"]
-    worst_ratio = min(r["ratio"] for r in rows)
-    worst_p99 = max(r["line_p99_ms"] for r in rows if r["connections"] == 16) if any(r["connections"] == 16 for r in rows) else 0.0
+    sms = [r for r in rows if r["scenario"].startswith("sms")]
+    voice = [r for r in rows if not r["scenario"].startswith("sms")]
+    worst_voice = min((r["ratio"] for r in voice), default=1.0)
+    worst_sms = min((r["ratio"] for r in sms), default=1.0)
+    at_16 = [r for r in rows if r["connections"] == 16]
+    worst_p99 = max((r["line_p99_ms"] / r["limit_p99_ms"] for r in at_16 if r["limit_p99_ms"]), default=0.0)
     rss = max(record["line"]["rss_mb_per_worker"])
     startup = record["line"]["startup_s"]
     return [
-        (f"every ratio >= {TARGETS['ratio']}", worst_ratio >= TARGETS["ratio"], f"lowest {worst_ratio:.2f}"),
-        (f"p99 < {TARGETS['p99_ms_16']:.0f} ms at 16 connections", worst_p99 < TARGETS["p99_ms_16"], f"highest {worst_p99:.1f} ms"),
+        (f"every voice ratio >= {TARGETS['ratio_voice']}", worst_voice >= TARGETS["ratio_voice"], f"lowest {worst_voice:.2f}"),
+        (f"every text ratio >= {TARGETS['ratio_sms']}", worst_sms >= TARGETS["ratio_sms"], f"lowest {worst_sms:.2f}"),
+        (
+            f"p99 at 16 connections <= {TARGETS['p99_of_limit_16']} x the limit's p99",
+            worst_p99 <= TARGETS["p99_of_limit_16"],
+            f"highest {worst_p99:.2f} x",
+        ),
         (f"< {TARGETS['rss_mb']:.0f} MB RSS per worker", rss < TARGETS["rss_mb"], f"highest {rss:.1f} MB"),
         (f"start-up < {TARGETS['startup_s']} s", startup < TARGETS["startup_s"], f"{startup:.2f} s"),
         ("no usage event lost", record["usage"]["lost"] == 0, f"{record['usage']['written']} of {record['usage']['answered']} written"),

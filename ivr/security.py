@@ -19,17 +19,20 @@ WEBHOOK_PREFIXES = ("/voice", "/sms")
 _PREFIXES_WITH_SLASH = tuple(p + "/" for p in WEBHOOK_PREFIXES)
 
 
-def _url_on(base: str) -> str:
+def _url_on(base: str, req=None) -> str:
     """This request's path and raw query string on ``base``."""
-    url = base + request.root_path + request.path
-    if request.query_string:
-        url += "?" + request.query_string.decode("latin-1")
+    req = req or request._get_current_object()
+    url = base + req.root_path + req.path
+    if req.query_string:
+        url += "?" + req.query_string.decode("latin-1")
     return url
 
 
-def public_url() -> str:
+def public_url(req=None, settings=None) -> str:
     """The URL as Twilio requested it: the configured public base, else the (proxy-fixed) host."""
-    return _url_on(current_line().settings.public_base_url or request.host_url.rstrip("/"))
+    req = req or request._get_current_object()
+    settings = settings or current_line().settings
+    return _url_on(settings.public_base_url or req.host_url.rstrip("/"), req)
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -58,35 +61,39 @@ def signature(token: str, url: str, form) -> str:
     return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
 
-def is_signed(token: str, given: str) -> bool:
+def is_signed(token: str, given: str, req=None, settings=None) -> bool:
     """Whether ``given`` is Twilio's for this request's public URL and form.
 
     The common case costs one HMAC: the URL exactly as this request reached us (or the configured
     public base). Only when that does not match does RequestValidator.validate try its variants
     (with and without the default port), so every request it accepts is still accepted.
+    ``req``, ``settings``: the request and the settings, when the caller has them already.
     """
-    form = request.form
-    url = _url_on(current_line().settings.public_base_url or f"{request.scheme}://{request.host}")
+    req = req or request._get_current_object()
+    settings = settings or current_line().settings
+    form = req.form
+    url = _url_on(settings.public_base_url or f"{req.scheme}://{req.host}", req)
     # bytes: compare_digest refuses str with non-ASCII characters, and a header may hold any
     if hmac.compare_digest(signature(token, url, form).encode(), given.encode("utf-8", "replace")):
         return True
-    return _validator(token).validate(public_url(), form, given)
+    return _validator(token).validate(public_url(req, settings), form, given)
 
 
 def check_signature() -> None:
     """before_request: refuse (403) a webhook that Twilio did not sign."""
-    if not is_webhook(request.path):
+    req = request._get_current_object()  # once: each use of the proxy is a context look-up
+    if not is_webhook(req.path):
         return
     settings = current_line().settings
     token = settings.auth_token
     if not token:
-        if settings.dev_mode and _is_loopback(request.remote_addr):
+        if settings.dev_mode and _is_loopback(req.remote_addr):
             return
-        log.warning("signature outcome=refused reason=no_auth_token path=%s", request.path)
+        log.warning("signature outcome=refused reason=no_auth_token path=%s", req.path)
         abort(403)
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not is_signed(token, signature):
-        log.warning("signature outcome=refused reason=bad_signature path=%s", request.path)
+    signature = req.headers.get("X-Twilio-Signature", "")
+    if not signature or not is_signed(token, signature, req, settings):
+        log.warning("signature outcome=refused reason=bad_signature path=%s", req.path)
         abort(403)
 
 

@@ -27,18 +27,20 @@ def started() -> float:
 
 
 def write_line(response):
-    rule = request.url_rule
-    if rule is None and not request.path.startswith(("/voice", "/sms")):
+    req = request._get_current_object()  # once: each use of a proxy is a context look-up
+    rule = req.url_rule
+    if rule is None and not req.path.startswith(("/voice", "/sms")):
         return response
     if not log.isEnabledFor(logging.INFO):
         return response
     now = time.perf_counter()
+    here = g._get_current_object()
     fields = {
-        "route": rule.rule if rule is not None else request.path[:80],
+        "route": rule.rule if rule is not None else req.path[:80],
         "status": response.status_code,
-        "ms": round((now - g.get("started", now)) * 1000, 1),
+        "ms": round((now - here.get("started", now)) * 1000, 1),
     }
-    fields.update(g.get("log_fields", {}))
+    fields.update(here.get("log_fields", {}))
     log.info(_encode(fields))
     return response
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -98,6 +98,22 @@ class _LineFull(Exception):
     """The line's minute is spent: the counts of this text are to be undone."""
 
 
+_ADD_ONE: dict = {}  # by dialect: the counter's upsert, built once (built per count, it cost more than running it)
+
+
+def _add_one(dialect_insert):
+    statement = _ADD_ONE.get(dialect_insert)
+    if statement is None:
+        values = {"scope": bindparam("scope"), "subject": bindparam("subject"), "window_start": bindparam("start"), "count": 1}
+        statement = _ADD_ONE[dialect_insert] = (
+            dialect_insert(reply_counters)
+            .values(**values)
+            .on_conflict_do_update(index_elements=["scope", "subject", "window_start"], set_={"count": reply_counters.c.count + 1})
+            .returning(reply_counters.c.count)
+        )
+    return statement
+
+
 class _DatabaseCounts:
     """Counters in reply_counters, inside one transaction."""
 
@@ -107,11 +123,7 @@ class _DatabaseCounts:
 
     def add(self, scope: str, subject: str, start: int) -> int:
         """Add one to a counter and return its new count, atomically."""
-        statement = self.insert(reply_counters).values(scope=scope, subject=subject, window_start=start, count=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=["scope", "subject", "window_start"], set_={"count": reply_counters.c.count + 1}
-        ).returning(reply_counters.c.count)
-        return self.conn.execute(statement).scalar_one()
+        return self.conn.execute(_add_one(self.insert), {"scope": scope, "subject": subject, "start": start}).scalar_one()
 
     def sub(self, scope: str, subject: str, start: int) -> None:
         keys = reply_counters.c.scope == scope, reply_counters.c.subject == subject, reply_counters.c.window_start == start

@@ -46,28 +46,30 @@ _recorders: weakref.WeakSet[UsageRecorder] = weakref.WeakSet()
 
 def after_request(response):
     """Flask after_request: queue what this webhook did. Costs a tuple and a put on a queue."""
-    channel = CHANNELS.get(request.blueprint or "")
+    req = request._get_current_object()  # once: each use of the proxy is a context look-up
+    channel = CHANNELS.get(req.blueprint or "")
+    if not channel or response.status_code != 200:
+        return response
     notes = g.get("log_fields") or {}
     if notes.get("outcome") == "text_wait":  # "text me" still under way: counted once, with its outcome
         return response
-    if channel and response.status_code == 200:
-        form = request.form
-        if channel == Channel.SMS:
-            channel = split_address(form.get("From"))[0]
-        the_line = current_line()
-        the_line.usage.record(
-            (
-                datetime.now(UTC),
-                str(channel),
-                request.endpoint,
-                request.view_args,
-                notes,
-                form.get("From"),
-                form.get("CallSid") or None,
-                request.args,
-                the_line.for_number(form.get("To")).key,
-            )
+    form = req.form
+    if channel == Channel.SMS:
+        channel = split_address(form.get("From"))[0]
+    the_line = current_line()
+    the_line.usage.record(
+        (
+            datetime.now(UTC),
+            str(channel),
+            req.endpoint,
+            req.view_args,
+            notes,
+            form.get("From"),
+            form.get("CallSid") or None,
+            req.args,
+            the_line.for_number(form.get("To")).key,
         )
+    )
     return response
 
 

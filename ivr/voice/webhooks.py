@@ -37,9 +37,9 @@ def twiml(xml: bytes | str) -> Response:
     return Response(xml, mimetype="text/xml")
 
 
-def _number_line(line: Line) -> NumberLine:
+def _number_line(line: Line, form=None) -> NumberLine:
     """The line of the number this call came in on (its own contact and words): the form's To."""
-    return line.for_number(request.form.get("To"))
+    return line.for_number((request.form if form is None else form).get("To"))
 
 
 def _script(line: Line, lang: str) -> VoiceScript:
@@ -51,14 +51,16 @@ def _script(line: Line, lang: str) -> VoiceScript:
 
 
 def _turn(script: VoiceScript) -> Turn:
-    return Turn.parse(request.args, request.form, script.content.answers, script.content.contacts)
+    req = request._get_current_object()  # once: each use of the proxy is a context look-up
+    return Turn.parse(req.args, req.form, script.content.answers, script.content.contacts)
 
 
 @bp.post("")
 @bp.post("/")
 def welcome():
     line = current_line()
-    script = _number_line(line).script(line.language_of_number(request.form.get("To"))).at(line.clock())
+    form = request.form
+    script = _number_line(line, form).script(line.language_of_number(form.get("To"))).at(line.clock())
     weblog.note(choice="welcome", lang=script.lang)
     return twiml(script.welcome())
 
