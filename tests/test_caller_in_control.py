@@ -93,6 +93,7 @@ def test_a_keypad_crawl_of_both_languages_finds_no_words_a_key_cannot_cut_short(
     documents = crawl(crawl_app.test_client(), (OUR_NUMBER, SPANISH_NUMBER))
     languages = {g.get("language") for body in documents for g in ET.fromstring(body).iter("Gather")}
     assert {"en-US", "es-US"} <= languages
+    assert {g.get("finishOnKey") for body in documents for g in ET.fromstring(body).iter("Gather")} == {""}  # # is a key
     assert len(documents) > 100  # every menu, answer, transfer outcome, silence and text outcome, twice
     broken = {documents[body]: breaks_the_rule(ET.fromstring(body)) for body in documents}
     assert {url: problems for url, problems in broken.items() if problems} == {}

@@ -164,3 +164,29 @@ def test_lang_starts_each_shipped_language_with_its_own_welcome(run_call, line):
         items = parse(run_call("--lang", lang, "--keys", "").output)
         welcome = " ".join(script.text("welcome").split())
         assert any(said.startswith(welcome) for said in heard(items)), lang
+
+
+def test_the_simulator_presses_hash_as_twilio_would_for_finish_on_key():
+    """# posts as a key where finishOnKey="" ; where it is not set (Twilio's default #), # alone is no input."""
+    from ivr.tools.simulator import Call
+
+    documents = {
+        "/voice": '<Response><Gather action="/k" numDigits="1"><Say>Press.</Say></Gather><Redirect>/quiet</Redirect></Response>',
+        "/k": '<Response><Gather action="/k" finishOnKey="" numDigits="1"><Say>Again.</Say></Gather><Hangup/></Response>',
+        "/quiet": "<Response><Say>Nothing heard.</Say><Hangup/></Response>",
+    }
+    posted = []
+
+    class Transport:
+        def post(self, url, params, headers):
+            posted.append((url.split("example.org")[1], params.get("Digits")))
+            return 200, documents[url.split("example.org")[1]].encode()
+
+    c = Call(Transport(), None, "https://ivr.example.org").start().press("#")
+    assert c.text == "Nothing heard." and c.ended and posted[-1] == ("/quiet", None)
+    c = Call(Transport(), None, "https://ivr.example.org").start().press("1").press("#")
+    assert posted[-1] == ("/k", "#") and c.text == "Again."
+    c = Call(Transport(), None, "https://ivr.example.org").start().interrupt("#")
+    assert c.text == "Nothing heard." and c.ended
+    c = Call(Transport(), None, "https://ivr.example.org").start().press("12#")
+    assert posted[-1] == ("/k", "12")

@@ -72,6 +72,17 @@ def test_not_a_choice_repeats_the_same_menu(call):
     assert "not one of the choices" in c.text
 
 
+def test_hash_is_a_key_not_silence_on_a_real_phone(call):
+    """Twilio's finishOnKey is # unless set: # alone would end the <Gather> with no digits (silence)."""
+    c = call()
+    for _ in range(3):
+        assert all(g.get("finishOnKey") == "" for g in c.gathers)
+        c.press("#")
+        assert "sorry, that is not one of the choices" in c.text.lower() and not c.ended
+    c.press("1").interrupt("#")
+    assert "sorry, that is not one of the choices" in c.text.lower() and not c.ended
+
+
 def test_silence_warns_then_says_goodbye_and_hangs_up(call):
     c = call()
     c.silence()

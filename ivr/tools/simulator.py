@@ -194,6 +194,7 @@ class Call:
         self._passed: list[ET.Element] = []  # the <Gather>s of this document the caller listened through
         self._dial: ET.Element | None = None
         self._rest: list[ET.Element] = []
+        self._document: list[ET.Element] = []  # the verbs of the TwiML document the call is in
         self.ended = False
         self.statuses: list[int] = []
         self.pause = time.sleep  # what a <Pause length> does: the call waits, as on the phone
@@ -205,6 +206,10 @@ class Call:
 
     def press(self, digits: str) -> Call:
         """Press keys where the call waits: after listening to everything said so far."""
+        self._need("gather")
+        digits = self._before_finish_key(self._gather, digits)
+        if not digits:
+            return self.silence()  # the finish key alone: Twilio hears no input and goes on with the next verb
         self._answer_gather({"Digits": digits})
         return self
 
@@ -215,9 +220,22 @@ class Call:
         """
         self._need("gather")
         gathers = [*self._passed, self._gather]
+        digits = self._before_finish_key(gathers[gather], digits)
         self.heard = []
+        if not digits:  # the finish key alone ends that <Gather> with no input: on to the verb after it
+            verbs = self._document[self._document.index(gathers[gather]) + 1 :]
+            self._passed = gathers[: gather + 1]
+            self._run(verbs, new_document=False)
+            return self
         self._request(self._resolve(gathers[gather].get("action") or self.url), {"Digits": digits})
         return self
+
+    @staticmethod
+    def _before_finish_key(gather: ET.Element, digits: str) -> str:
+        """What Twilio posts of ``digits``: the keys before the <Gather>'s finishOnKey (``#`` when not set;
+        ``""`` means none, so ``#`` is a key like any other)."""
+        finish = gather.get("finishOnKey", "#")
+        return digits.split(finish, 1)[0] if finish else digits
 
     @property
     def gathers(self) -> list[ET.Element]:
@@ -286,7 +304,8 @@ class Call:
         if status != 200:
             raise AssertionError(f"POST {url} answered {status}: {body[:300]!r}")
         self.url = url
-        self._run(list(check_twiml(body)))
+        self._document = list(check_twiml(body))
+        self._run(self._document)
 
     def _run(self, verbs: list[ET.Element], new_document: bool = True) -> None:
         self.waiting = None

@@ -35,6 +35,8 @@ from ivr.voice.understand import Understander
 
 XML = bytes
 SAY_LIMIT = 3000  # characters Twilio takes in one <Say>; a longer one fails the call with an application error
+# finishOnKey="" on every <Gather>: Twilio's default is #, which would end it with no digits (silence), though
+# # is a key the menus answer ("not one of the choices") like any other.
 KEYS_TIMEOUT = 1  # seconds a keys-only <Gather> waits after its words before the menu goes on (Twilio's least)
 TEXT_WAIT_PAUSE = 1  # seconds of silence while "text me" waits for Twilio, before the line asks again
 TICKET = b"TICKET0placeholder0"  # where a ticket goes in the rendered "one moment"
@@ -290,11 +292,12 @@ class VoiceScript:
                 self._append(response, said)
                 continue
             if kind == "keys":
-                gather = Gather(input="dtmf", num_digits=1, timeout=KEYS_TIMEOUT, action=action, method="POST")
+                gather = Gather(input="dtmf", num_digits=1, finish_on_key="", timeout=KEYS_TIMEOUT, action=action, method="POST")
             else:
                 gather = Gather(
                     input="dtmf speech",
                     num_digits=1,
+                    finish_on_key="",
                     timeout=self.gather_timeout,
                     speech_timeout="auto",
                     language=self.words["language"],
@@ -400,7 +403,7 @@ class VoiceScript:
     def _text_wait(self, first: bool, pause: int) -> XML:
         url = self.url("text", TICKET.decode(), due=1)
         response = VoiceResponse()
-        gather = Gather(input="dtmf", num_digits=1, timeout=KEYS_TIMEOUT, action=url, method="POST")
+        gather = Gather(input="dtmf", num_digits=1, finish_on_key="", timeout=KEYS_TIMEOUT, action=url, method="POST")
         self._append(gather, self.plan_text_wait(first).blocks[0][1])
         gather.pause(length=pause)
         response.append(gather)
