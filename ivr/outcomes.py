@@ -21,6 +21,8 @@ class TextOutcome(StrEnum):
     LIMITED = "limited"  # this phone had its texts for today
     ABROAD = "abroad"  # a number outside the countries the line texts (voice/text_gate.py)
     NOT_MOBILE = "not_mobile"  # premium-rate, toll-free, shared-cost, VoIP, a landline ...: never texted
+    ALREADY_SENT = "already_sent"  # sent earlier in this call: not sent again, no quota taken
+    UNCERTAIN = "uncertain"  # Twilio did not answer in time: the text may still arrive, so it is not sent again in this call
 
 
 class DialOutcome(StrEnum):

@@ -37,6 +37,11 @@ def read_aloud_after_apology(c: Call) -> bool:
     return "could not send a text message" in c.text.lower() and "1-800-422-6237" in c.text
 
 
+def read_aloud_as_maybe_not_sent(c: Call) -> bool:
+    """Twilio did not answer in time: the text may still arrive, so it is not told as a certain failure."""
+    return "may not have been able to send" in c.text.lower() and "could not" not in c.text.lower() and "1-800-422-6237" in c.text
+
+
 @contextmanager
 def another_writer(database, seconds: float):
     """Another process writing to the SQLite file: it holds the write lock for ``seconds``."""
@@ -71,7 +76,7 @@ def test_a_hanging_twilio_is_waited_for_only_as_long_as_the_answer_allows(sqlite
     twilio.answer("hang", 30)
     c = start_call(app)
     elapsed = timed_press(c, "4")
-    assert read_aloud_after_apology(c)
+    assert read_aloud_as_maybe_not_sent(c)
     allowed = 5 - RECORD_RESERVE_SECONDS
     assert allowed - 0.2 < elapsed < allowed + 1.0, elapsed  # not the 4.5 s the REST time-out alone allows
     assert len(twilio.messages) == 1  # it was tried
@@ -87,8 +92,9 @@ def test_no_text_is_tried_when_the_database_left_no_time_for_it(sqlite_app, twil
     assert elapsed < 5, elapsed
     # nothing went out, so the caller's allowance was given back: every text of the day still works
     line = line_of(app)
-    for _ in range(line.settings.texts_per_caller_per_day):
-        assert "we have sent you a text" in c.press("4").text.lower()
+    assert "we have sent you a text" in c.press("4").text.lower()  # nothing went out: this call may try again
+    for _ in range(line.settings.texts_per_caller_per_day - 1):
+        assert "we have sent you a text" in start_call(app).press("4").text.lower()
 
 
 def test_the_default_budget_fits_the_slowest_database_and_twilio_inside_twilios_limit(tmp_path, twilio):
@@ -102,7 +108,7 @@ def test_the_default_budget_fits_the_slowest_database_and_twilio_inside_twilios_
         c = start_call(app)
         with another_writer(tmp_path / "ivr.sqlite3", seconds=DATABASE_WAIT_SECONDS - 0.5):
             elapsed = timed_press(c, "4")
-        assert read_aloud_after_apology(c)
+        assert read_aloud_as_maybe_not_sent(c)
         assert elapsed < 10.5, elapsed
     finally:
         close(app)

@@ -217,6 +217,10 @@ _TEXTER_LANGUAGE = select(texter_language.c.language).where(texter_language.c.nu
 _TICKET = select(text_tickets.c.call_ref, text_tickets.c.answer_by, text_tickets.c.outcome).where(
     text_tickets.c.ticket == bindparam("ticket")
 )
+# "Text me" earlier in this call (any instance): a text sent, or one that may have gone out.
+_CALL_TEXTED = select(text_tickets.c.outcome).where(
+    text_tickets.c.call_ref == bindparam("call_ref"), text_tickets.c.outcome.in_(("sent", "uncertain"))
+)
 # Both at once, for every inbound text: one round trip instead of two.
 _TEXTER = select(_OPTED_OUT.scalar_subquery(), _TEXTER_LANGUAGE.scalar_subquery())
 
@@ -471,6 +475,12 @@ class Storage:
         row = {"ticket": ticket, "call_ref": call_ref, "created_at": utcnow(), "answer_by": answer_by, "outcome": outcome}
         with self.engine.begin() as conn:
             conn.execute(insert(text_tickets).values(**row))
+
+    def call_texted(self, call_ref: str) -> str | None:
+        """ "sent" when a text went out during the call ``call_ref``, "uncertain" when one may have; else None."""
+        with self.engine.connect() as conn:
+            outcomes = set(conn.execute(_CALL_TEXTED, {"call_ref": call_ref}).scalars())
+        return "sent" if "sent" in outcomes else ("uncertain" if outcomes else None)
 
     def ticket(self, ticket: str) -> tuple[str, datetime, str | None] | None:
         """(call_ref, answer_by, outcome), or None while the send runs (or for a ticket never given)."""

@@ -379,7 +379,7 @@ class VoiceScript:
 
     def text_outcome_lead(self, outcome: TextOutcome) -> tuple[str, ...]:
         lead = (f"text.{outcome}",)
-        if outcome is not TextOutcome.SENT:
+        if outcome not in (TextOutcome.SENT, TextOutcome.ALREADY_SENT):
             lead += self.numbers_aloud(twice=outcome in ONLY_ALOUD)
         return lead
 

@@ -15,6 +15,10 @@ ticket: the caller hears a short pause and Twilio comes back to /voice/<lang>/te
 any instance answers from storage (``outcome_of``): the outcome once known, another short pause
 until then, and at the deadline, with nothing known, the "temporary problem" answer and the numbers.
 The send is made once, by the request that asked; the ticket's URL only ever reads.
+
+Once per call: a text sent (or one that may have gone out: Twilio did not answer in time) is kept
+as a row of text_tickets under the call's keyed hash, and a second "text me" in the same call is
+told so (ALREADY_SENT, UNCERTAIN) without sending or taking the quota: the first text is on its way.
 """
 
 from __future__ import annotations
@@ -72,18 +76,28 @@ def text_the_numbers(
     """
     if answer_by is None:
         answer_by = time.perf_counter() + line.settings.answer_within
-    text = partial(_text, line, lang, caller, called, channel, answer_by, line.status_callback_url())  # the URL needs the request
+    ref = call_ref(line, call_sid) if call_sid else None
+    text = partial(_text, line, lang, caller, called, channel, answer_by, line.status_callback_url(), ref=ref)  # the URL needs the request
     if sends is None:
         return text()
     return _in_background(line, sends, text, call_sid, answer_by)
 
 
 def _text(
-    line, lang: str, caller: str | None, called: str | None, channel: str, answer_by: float, status_callback, sending=None
+    line,
+    lang: str,
+    caller: str | None,
+    called: str | None,
+    channel: str,
+    answer_by: float,
+    status_callback,
+    sending=None,
+    ref: str | None = None,
 ) -> TextOutcome:
     """The checks, the send and what it leaves in storage, in whichever thread runs them.
 
-    ``sending`` (a threading.Event, from voice/sends.py) is set once the checks are done and the send begins."""
+    ``sending`` (a threading.Event, from voice/sends.py) is set once the checks are done and the send begins.
+    ``ref``: the call's keyed hash (call_ref): a text sent or maybe sent earlier in it is not sent again."""
     settings = line.settings
     if answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS < SHORTEST_SEND_SECONDS:  # waited its turn too long: nothing taken
         log.warning("text_me outcome=temporary reason=queued_too_long")
@@ -102,6 +116,10 @@ def _text(
     try:
         if line.opt_out_pending(number_hash, "sms") or line.storage.is_opted_out(number_hash):
             return TextOutcome.OPTED_OUT
+        earlier = line.storage.call_texted(ref) if ref else None
+        if earlier is not None:  # this call had its text (or may have): not again, and no quota taken
+            log.info("text_me outcome=%s reason=earlier_in_call", "already_sent" if earlier == "sent" else earlier)
+            return TextOutcome.ALREADY_SENT if earlier == "sent" else TextOutcome.UNCERTAIN
         quota = line.storage.take_text_quota(number_hash, settings.texts_per_caller_per_day, settings.texts_per_hour)
     except SQLAlchemyError as exc:
         log.error("text_me outcome=temporary reason=database error=%s", type(exc).__name__)
@@ -114,10 +132,10 @@ def _text(
     number_line = line.for_number(called)  # the number's own line: its local contact, never another's
     if sending is not None:
         sending.set()
-    return _send(line, number_hash, to, from_, channel, lang, number_line, status_callback, answer_by)
+    return _send(line, number_hash, to, from_, channel, lang, number_line, status_callback, answer_by, ref)
 
 
-def _send(line, number_hash, to, from_, channel, lang, number_line, status_callback, answer_by: float) -> TextOutcome:
+def _send(line, number_hash, to, from_, channel, lang, number_line, status_callback, answer_by: float, ref=None) -> TextOutcome:
     wait = answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS  # the sender also caps it at its REST time-out
     if wait < SHORTEST_SEND_SECONDS:
         log.warning("text_me outcome=temporary reason=no_time_left seconds=%.1f", max(wait, 0.0))
@@ -125,12 +143,15 @@ def _send(line, number_hash, to, from_, channel, lang, number_line, status_callb
         return TextOutcome.TEMPORARY
     body = number_line.sms_text(lang, "numbers")
     result = line.sender.send_sms(to=to, from_=from_, body=body, status_callback=status_callback, wait=wait)
+    outcome = result.outcome
+    if outcome is TextOutcome.TEMPORARY and not result.certain:
+        outcome = TextOutcome.UNCERTAIN  # Twilio may have it: "we may not have been able to send", never a second one
     _settle(
         line,
         number_hash,
         channel,
         lang,
-        result.outcome,
+        outcome,
         opted_out=result.outcome is TextOutcome.OPTED_OUT,
         give_back=not result.sent and result.certain,
         message_sid=result.sid,
@@ -138,7 +159,17 @@ def _send(line, number_hash, to, from_, channel, lang, number_line, status_callb
         error_code=str(result.code) if result.code else None,
         line_id=number_line.key,
     )
-    return result.outcome
+    if ref and outcome in (TextOutcome.SENT, TextOutcome.UNCERTAIN):
+        _remember_for_call(line, ref, outcome)
+    return outcome
+
+
+def _remember_for_call(line, ref: str, outcome: TextOutcome) -> None:
+    """A row of text_tickets under the call's hash (a ticket no URL carries): what a second "text me" in it finds."""
+    try:
+        line.storage.record_ticket(secrets.token_urlsafe(16), ref, datetime.now(UTC), str(outcome))
+    except SQLAlchemyError as exc:
+        log.error("text_me call_record_failed error=%s", type(exc).__name__)
 
 
 def call_ref(line, call_sid: str | None) -> str:
@@ -170,8 +201,8 @@ def outcome_of(line, ticket: str, call_sid: str | None, due: int, sends=None) ->
     """What became of the send of ``ticket``, for the result URL; None: not known yet, and still time.
 
     The ticket's row is written when the outcome is known; until then there is none. At ``due``
-    (Unix ms, from the URL: Twilio signed it) with nothing known, TEMPORARY: the caller hears the
-    numbers. The outcome of another call's ticket is never said: TEMPORARY. The process that sent
+    (Unix ms, from the URL: Twilio signed it) with nothing known, UNCERTAIN: the caller hears the
+    numbers, and that the text may not have gone out. The outcome of another call's ticket is never said: TEMPORARY. The process that sent
     (``sends``) knows it first, from memory, even when the database cannot store it.
     """
     remembered = sends.known(ticket) if sends is not None else None
@@ -192,8 +223,8 @@ def outcome_of(line, ticket: str, call_sid: str | None, due: int, sends=None) ->
         return TextOutcome(found[2])
     if time.time() * 1000 < due:
         return None
-    log.warning("text_me outcome=temporary reason=unknown_at_deadline")
-    return TextOutcome.TEMPORARY
+    log.warning("text_me outcome=uncertain reason=unknown_at_deadline")
+    return TextOutcome.UNCERTAIN  # still sending, or never began: "we may not have been able to send", both true
 
 
 def _settle(line, number_hash: str, channel: str, lang: str, outcome: str, line_id: str | None = None, **details) -> None:
