@@ -31,6 +31,10 @@ class SendResult:
     code: int | None = None
     certain: bool = True  # False when we gave up waiting: the text may still go out
 
+    def __post_init__(self):
+        # A plain "sent" once read as not sent (``sent`` compares members): coerced, and anything else refused.
+        object.__setattr__(self, "outcome", TextOutcome(self.outcome))
+
     @property
     def sent(self) -> bool:
         return self.outcome is TextOutcome.SENT

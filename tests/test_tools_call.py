@@ -190,3 +190,25 @@ def test_the_simulator_presses_hash_as_twilio_would_for_finish_on_key():
     assert c.text == "Nothing heard." and c.ended
     c = Call(Transport(), None, "https://ivr.example.org").start().press("12#")
     assert posted[-1] == ("/k", "12")
+
+
+def test_the_practice_line_applies_the_daily_text_limit(line):
+    """The Outbox's sends count as sent, so staff can hear the "limited" message as a caller would."""
+    from ivr.tools.practice import PracticeLine
+
+    limit = line.settings.texts_per_caller_per_day
+    with PracticeLine(line.settings) as practice:
+        for _ in range(limit):
+            assert "we have sent you a text" in practice.call().start().press(TEXT).text.lower()
+        assert "most text messages we send in one day" in practice.call().start().press(TEXT).text.lower()
+        assert len(practice.outbox.texts) == limit
+
+
+def test_a_send_result_is_never_a_plain_string_that_reads_as_not_sent():
+    from ivr.outcomes import TextOutcome
+    from ivr.twilio_client import SendResult
+
+    assert SendResult("sent").sent and SendResult("sent").outcome is TextOutcome.SENT
+    assert not SendResult(TextOutcome.TEMPORARY).sent
+    with pytest.raises(ValueError):
+        SendResult("delivered")

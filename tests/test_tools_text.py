@@ -104,3 +104,26 @@ def test_text_needs_at_least_one_text(run_text):
     result = run_text()
     assert result.exit_code == 2
     assert "Missing argument '\"TEXT\"...'" in result.output
+
+
+def test_every_silence_of_the_line_is_explained_in_words_not_an_outcome_name():
+    """Each outcome the text webhook logs when it sends nothing, and each silent reply budget, has words."""
+    from pathlib import Path
+
+    from ivr.tools.terminal_text import why_silent
+
+    root = Path(__file__).resolve().parent.parent
+    silent = set(re.findall(r'return None, "(\w+)"', (root / "ivr/sms/webhooks.py").read_text()))
+    reasons = set(re.findall(r'Decision\(Verdict\.SILENT, "(\w+)"\)', (root / "ivr/store/reply_budget.py").read_text()))
+    assert {"opt_in_needs_start", "opt_out_pending"} <= silent and {"loop", "line"} <= reasons
+    outcomes = silent | {f"budget_silent_{r}" for r in reasons} | {f"crisis_{r}" for r in reasons}
+    for outcome in sorted(outcomes):
+        words = why_silent(outcome, "app")
+        assert outcome not in words and "outcome" not in words and len(words.split()) >= 5, (outcome, words)
+
+
+def test_the_loop_guard_and_empezar_after_stop_are_explained(run_text):
+    result = run_text("STOP", "EMPEZAR")
+    assert "outcome" not in result.output and "opted out with Twilio's STOP" in result.output
+    result = run_text(*["RECUR"] * 5)
+    assert "outcome" not in result.output and "another machine" in result.output

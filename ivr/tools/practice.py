@@ -19,6 +19,7 @@ from pathlib import Path
 from ivr.app import create_app
 from ivr.config import Settings
 from ivr.line import current_line
+from ivr.outcomes import TextOutcome
 from ivr.tools.simulator import Call, FlaskTransport, Texter
 from ivr.twilio_client import SendResult
 
@@ -43,7 +44,7 @@ class Outbox:
 
     def send_sms(self, to: str, from_: str, body: str, status_callback: str | None = None, wait: float | None = None) -> SendResult:
         self.texts.append(OutgoingText(to, from_, body, status_callback))
-        return SendResult("sent", sid="SM" + uuid.uuid4().hex)
+        return SendResult(TextOutcome.SENT, sid="SM" + uuid.uuid4().hex)
 
 
 class PracticeLine:

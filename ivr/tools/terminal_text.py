@@ -39,11 +39,26 @@ SILENT = {
     "silent_opted_out": "this phone opted out, so the line answers nothing but HELP until START, YES or UNSTOP",
     "opt_out_not_recorded": "the opt-out could not be recorded (database error)",
     "opt_in_not_recorded": "the opt-in could not be recorded (database error)",
+    "opt_out_pending": "the opt-out is honoured, and kept until the database can record it; no confirmation yet",
+    "opted_out_unread": "the line could not read whether this phone had opted out (database error), so it stays silent to be safe",
+    "opt_in_while_pending": "the opt-out is not recorded yet, so it still stands; send START again later",
+    "opt_in_needs_start": "this phone opted out with Twilio's STOP, which only START, YES or UNSTOP can undo, "
+    "so Twilio would block any reply",
+}
+# The reply budgets (ivr/store/reply_budget.py), when they leave the line silent.
+BUDGET_SILENT = {
+    "loop": "the same text came again and again, as from another machine answering this line, so the line stopped replying for now",
+    "hour": "this phone had its replies for this hour, and was told so once",
+    "day": "this phone had its replies for today, and was told so once",
+    "line": "the whole line sent as many replies as it may in one minute",
 }
 
 
 def why_silent(outcome: str, opt_out_replies: str) -> str:
-    reason = SILENT.get(outcome, f"outcome {outcome or 'unknown'}")
+    for prefix in ("budget_silent_", "crisis_"):
+        if outcome.startswith(prefix) and outcome[len(prefix) :] in BUDGET_SILENT:
+            return BUDGET_SILENT[outcome[len(prefix) :]]
+    reason = SILENT.get(outcome, f"the line sent nothing (its log says outcome {outcome or 'unknown'})")
     if outcome in ("opted_out", "opted_in") and opt_out_replies == "twilio":
         word = "STOP" if outcome == "opted_out" else "START"
         reason = f"Twilio itself confirms {word} by text (IVR_SMS_OPT_OUT_REPLIES=twilio, the default); " + reason.split("; ")[0]
