@@ -17,7 +17,8 @@ class TextOutcome(StrEnum):
     OPTED_OUT = "opted_out"
     CANNOT_RECEIVE = "cannot_receive"  # a landline, or a number that cannot take texts
     TEMPORARY = "temporary"  # anything else: Twilio, the database or a limit of the whole line
-    NO_CALLER_ID = "no_caller_id"
+    NO_CALLER_ID = "no_caller_id"  # withheld, unknown, or not a phone number at all
+    UNUSABLE_NUMBER = "unusable_number"  # a caller ID is there, but not a number in use: nothing can text it
     LIMITED = "limited"  # this phone had its texts for today
     ABROAD = "abroad"  # a number outside the countries the line texts (voice/text_gate.py)
     NOT_MOBILE = "not_mobile"  # premium-rate, toll-free, shared-cost, VoIP, a landline ...: never texted

@@ -28,6 +28,19 @@ def normalise(number: str | None, region: str = "US") -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def unusable(number: str | None, region: str = "US") -> bool:
+    """A caller ID that is there, of a possible length, but not a number in use (phonenumbers'
+    metadata: an Ofcom drama range, or a range newer than the library): not withheld, just not textable."""
+    raw = (number or "").strip()
+    if raw.lower() in WITHHELD or len(raw) > 32:
+        return False
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_possible_number(parsed) and not phonenumbers.is_valid_number(parsed)
+
+
 def load_key(configured: bytes, instance_path: Path) -> bytes:
     """The HMAC key: IVR_HASH_KEY, else a random key kept in the instance folder (never the database)."""
     if configured:

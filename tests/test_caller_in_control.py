@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from ivr.outcomes import TextOutcome
 from ivr.tools.simulator import Call, FlaskTransport, check_twiml, sign
 from ivr.voice.budget import FIRST_CHOICE_BUDGET, MENU_BUDGET, count_words, measure
 from ivr.voice.speech import spoken_text
@@ -103,7 +104,7 @@ def test_every_document_the_line_renders_keeps_the_rule(line):
     for script in (*line.scripts.values(), *(s.all_hours_closed for s in line.scripts.values())):  # after hours too
         xml = [script.welcome(), script.error(), script.fallback()]
         xml += [script.answer(name) for name in script.content.answers]
-        xml += [script.text_outcome(o) for o in ("sent", "opted_out", "cannot_receive", "temporary", "no_caller_id", "limited")]
+        xml += [script.text_outcome(o) for o in tuple(TextOutcome)]
         xml += [script.transfer_done(s) for s in DIAL_ENDS] + [script.closed("nci"), script.transfer("nci", OUR_NUMBER)]
         xml += [script.menu(name, tries=t) for name in script.content.menus for t in range(line.settings.silence_tries + 1)]
         for body in xml:

@@ -198,6 +198,20 @@ def test_a_withheld_or_unusable_caller_id_is_never_texted(call, twilio, caller):
     assert twilio.messages == []
 
 
+@pytest.mark.parametrize(("caller", "region"), [("+447700900123", "US"), ("+15550100123", "US"), ("07700900123", "GB")])
+def test_a_caller_id_that_is_there_but_not_a_number_in_use_is_told_so_not_that_it_is_missing(make_app, twilio, caller, region):
+    from ivr.tools.simulator import Call, FlaskTransport
+    from tests.apps import AUTH_TOKEN, BASE_URL
+
+    app = make_app(IVR_DEFAULT_REGION=region)
+    c = Call(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, caller=caller, called=OUR_NUMBER).start().press("4")
+    heard = c.text.lower()
+    assert "we cannot send a text message to the number you are calling from" in heard
+    assert "cannot see your phone number" not in heard
+    assert c.text.count("1-800-422-6237") == 2
+    assert twilio.messages == []
+
+
 def test_text_me_twice_in_one_call_sends_one_text_and_takes_no_more_quota(call, twilio, line):
     c = call().press("4")
     assert "we have sent you a text" in c.text.lower()

@@ -106,7 +106,13 @@ def _plain(text: str) -> str:
 
 
 # Outcomes where no text will ever come: the numbers are read twice (time to find a pen).
-ONLY_ALOUD = (TextOutcome.CANNOT_RECEIVE, TextOutcome.NO_CALLER_ID, TextOutcome.ABROAD, TextOutcome.NOT_MOBILE)
+ONLY_ALOUD = (
+    TextOutcome.CANNOT_RECEIVE,
+    TextOutcome.NO_CALLER_ID,
+    TextOutcome.UNUSABLE_NUMBER,
+    TextOutcome.ABROAD,
+    TextOutcome.NOT_MOBILE,
+)
 
 
 class VoiceScript:

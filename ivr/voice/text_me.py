@@ -34,7 +34,7 @@ from functools import partial
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.outcomes import TextOutcome
-from ivr.privacy import normalise
+from ivr.privacy import normalise, unusable
 from ivr.store.storage import DATABASE_WAIT_SECONDS
 from ivr.voice import text_gate
 
@@ -104,7 +104,7 @@ def _text(
         return TextOutcome.TEMPORARY
     to = normalise(caller, settings.default_region)
     if to is None:
-        return TextOutcome.NO_CALLER_ID
+        return TextOutcome.UNUSABLE_NUMBER if unusable(caller, settings.default_region) else TextOutcome.NO_CALLER_ID
     refused = text_gate.refusal(to, text_gate.regions(line))
     if refused is not None:
         log.warning("text_me outcome=%s", refused)  # never the number: its type or country is the reason
