@@ -45,6 +45,15 @@ ENGLISH = [
     "I can't take it anymore",
     "I want to hurt myself",
     "I don't want to die, I want to kill myself",  # a near miss does not hide what follows it
+    # being a burden, no reason to live (the warning signs README names), as people write them
+    "I'm a burden to my family",
+    "I am such a burden",
+    "I feel like a burden to everyone",
+    "there is no point in living anymore",
+    "no point living like this",
+    "I don't want to be here anymore",
+    "i dont want to be here",
+    "what's the point of living",
 ]
 SPANISH = [
     "Quiero morir",
@@ -58,6 +67,12 @@ SPANISH = [
     "quisiera estar muerta",
     "no quiero seguir viviendo así",
     "quiero acabar con todo",
+    "soy una carga",
+    "siento que soy una carga para mi familia",
+    "no quiero estar aquí",
+    "ya no quiero estar aquí",
+    "no tiene sentido vivir",
+    "ya no tiene sentido seguir viviendo",
 ]
 NEAR_MISSES = [
     "this traffic is killing me",
@@ -81,6 +96,13 @@ NEAR_MISSES = [
     "no me quiero morir",
     "tengo miedo de morir",
     "quiero morir en casa",
+    "what is the point of treatment",
+    "is there any point in more chemo",
+    "the cost of treatment is a burden",
+    "what is the tumor burden",
+    "where do I want to be treated",
+    "la quimio es una carga pesada",
+    "no quiero estar sola en el hospital",
     "RECUR",
     "3",
     "",
@@ -202,6 +224,23 @@ def test_at_the_welcome_too(call):
     assert "988" in c.text
     c.silence()
     assert "Para español, oprima 9." in c.text  # back to the welcome's menu, offer included
+
+
+@pytest.mark.parametrize(("words", "lang"), [("no point in living", "en"), ("I'm a burden to my family", "en"), ("soy una carga", "es")])
+def test_a_burden_or_no_point_in_living_said_at_a_menu_offers_988(call, words, lang):
+    c = call().press("1").say(words)
+    assert "988" in c.text and "To be connected to 988 now, press 1." in c.text
+
+
+@pytest.mark.parametrize(("body", "lang"), [("I'm a burden to my family", "en"), ("no point in living anymore", "en"),
+                                            ("I don't want to be here anymore", "en"), ("soy una carga", "es"),
+                                            ("no quiero estar aquí", "es"), ("no tiene sentido vivir", "es")])  # fmt: skip
+def test_a_burden_or_no_point_in_living_texted_gets_the_crisis_text(texter, line, body, lang):
+    assert texter.send(body) == [line.sms.text(lang, "crisis")]
+
+
+def test_what_is_the_point_of_treatment_is_a_question_not_a_crisis(texter, line):
+    assert texter.send("what is the point of treatment") != [line.sms.text("en", "crisis")]
 
 
 @pytest.mark.parametrize("words", ["this traffic is killing me", "I'm dying to know why it came back"])
