@@ -190,6 +190,15 @@ def test_after_hola_a_bare_number_is_answered_in_spanish_and_a_keyword_in_a_gree
     assert send("hello, I need a phone number") == [sms(line, "contacts")]
 
 
+@pytest.mark.parametrize(("body", "lang"), [("Is it my fault?", "en"), ("is this my fault", "en"), ("what did I do wrong", "en"),
+                                            ("Did I do something wrong?", "en"), ("¿Es mi culpa?", "es"), ("hice algo malo?", "es"),
+                                            ("fue mi culpa", "es")])  # fmt: skip
+def test_is_it_my_fault_gets_the_answer_that_they_did_nothing_wrong(send, line, body, lang):
+    (reply,) = send(body)
+    assert reply == line.sms.text(lang, "answers.remember")
+    assert "did not do anything wrong" in reply or "ni ha hecho nada malo" in reply
+
+
 @pytest.mark.parametrize("body", ["called", "options", "my cancer is back", "there", "hlep me"])
 def test_fuzzy_matching_does_not_guess_at_ordinary_words(send, line, body):
     assert send(body) == [sms(line, "unknown")]

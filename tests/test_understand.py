@@ -26,6 +26,9 @@ def understander(lang: str) -> Understander:
         ("how is it different this time", "different"),
         ("is the treatment going to be harder", "harder"),
         ("did I do something wrong", "remember"),
+        ("is it my fault", "remember"),
+        ("Is it my fault?", "remember"),
+        ("what did I do wrong", "remember"),
         ("more information please", "more_info"),
         ("I want to talk to a person", "nci"),
         ("operator", "nci"),
@@ -60,6 +63,9 @@ def test_english(said, target):
         ("dos", "again"),
         ("el menú principal por favor", "main"),
         ("hola", None),
+        ("¿Es mi culpa?", "remember"),
+        ("fue mi culpa", "remember"),
+        ("hice algo malo", "remember"),
     ],
 )
 def test_spanish(said, target):

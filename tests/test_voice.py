@@ -39,10 +39,23 @@ def test_every_answer_is_reachable_by_keypad(call, answer):
         ("what is recurrence", "recurrent cancer"),
         ("is treatment harder the second time", "health psychologist"),
         ("where does it come back", "metasta"),
+        ("is it my fault", "you did not do anything wrong"),
     ],
 )
 def test_speech_at_the_main_menu_lands_on_the_right_answer(call, words, expected):
     c = call().say(words)
+    assert expected in c.text.lower()
+
+
+@pytest.mark.parametrize(("keys", "words", "expected"), [
+    (["1", "1"], "is it my fault", "you did not do anything wrong"), (["9"], "¿es mi culpa?", "ni ha hecho nada malo"),
+    (["9", "1"], "fue mi culpa", "ni ha hecho nada malo"),
+])  # fmt: skip
+def test_is_it_my_fault_said_at_any_menu_reaches_the_answer_that_they_did_nothing_wrong(call, keys, words, expected):
+    c = call()
+    for key in keys:
+        c.press(key)
+    c.say(words)
     assert expected in c.text.lower()
 
 
