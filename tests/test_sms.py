@@ -252,6 +252,13 @@ def test_asking_for_no_more_texts_gets_how_to_stop_in_one_part(send, line, body)
     assert not line.storage.is_opted_out(line.hash_number(CALLER))  # only the exact words opt out, as for Twilio
 
 
+@pytest.mark.parametrize("body", ["no mas por favor", "No más, por favor", "basta ya", "parar por favor"])
+def test_spanish_opt_out_words_in_a_longer_text_get_how_to_stop_in_spanish(send, line, body):
+    (reply,) = send(body)
+    assert reply == line.sms.text("es", "no_more") and "responda STOP" in reply
+    assert not line.storage.is_opted_out(line.hash_number(CALLER))
+
+
 def test_an_opted_out_texter_gets_no_reply_to_no_more(send, line):
     send("STOP")
     assert send("no more texts") == [] and send("no more") == []

@@ -91,6 +91,7 @@ class Matcher:
                     if first.intent == intent and first.lang not in (lang, None):
                         table[key] = _Entry(intent, None, first.priority)  # the same word in two languages
         self.phrases.pop("", None)
+        self.opt_longest = max((len(w.split()) for w in self.opt), default=1)
         self.longest = max((len(p.split()) for p in self.phrases), default=1)
         # In the order given (the default language first): extractOne keeps the first of equal scores.
         asked = [p for p, e in self.phrases.items() if e.intent in ASKED_FOR]
@@ -125,10 +126,12 @@ class Matcher:
         return self._phrase(found) or self._fuzzy(found) or self._opt_first(found) or Match(UNKNOWN, None, "none")
 
     def _opt_first(self, found: tuple[str, ...]) -> Match | None:
-        """A text that begins with an opt-out word and matches nothing else ("stop please"): how to opt out."""
-        first = self.opt.get(found[0])
-        if first is not None and first.intent == OPT_OUT:
-            return Match(NO_MORE, first.lang, "opt_first")
+        """A text that begins with an opt-out word and matches nothing else ("stop please", "no más por
+        favor"): how to opt out."""
+        for size in range(min(self.opt_longest, len(found)), 0, -1):
+            first = self.opt.get(" ".join(found[:size]))
+            if first is not None and first.intent == OPT_OUT:
+                return Match(NO_MORE, first.lang, "opt_first")
         return None
 
     def _number(self, found: tuple[str, ...]) -> Match | None:
