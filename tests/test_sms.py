@@ -121,6 +121,32 @@ def test_help_and_info_get_the_compliant_help_text(send, line, body):
     assert gsm.segments(reply) == 1
 
 
+@pytest.mark.parametrize(("body", "lang"), [("help me", "en"), ("please help me", "en"), ("I need help", "en"), ("Can you help me?", "en"),
+                                            ("ayudame por favor", "es"), ("Ayúdame", "es"), ("necesito ayuda", "es")])  # fmt: skip
+def test_a_person_asking_for_help_gets_people_to_talk_to_not_the_carrier_help_text(send, line, body, lang):
+    (reply,) = send(body)
+    assert reply == line.sms.text(lang, "contacts")
+    assert "1-800-422-6237" in reply and "888-651-3038" in reply and ("Mon-Fri" in reply or "lun a vie" in reply)
+    assert "Msg&data" not in reply and "tarifas" not in reply
+
+
+@pytest.mark.parametrize("env", ["app", "twilio"], indirect=True)
+def test_an_opted_out_person_asking_for_help_still_gets_the_help_text_as_before(send, line):
+    send("STOP")
+    assert send("help me") == [sms(line, "help")]
+
+
+@pytest.mark.parametrize("env", ["app", "twilio"], indirect=True)
+def test_yes_from_a_number_that_never_opted_out_gets_the_topics_where_twilio_does_not_answer_it(send, line):
+    """Twilio answers its own START, YES and UNSTOP in its mode: then the line adds nothing (no one gets two)."""
+    twilio_answers = line.settings.sms_opt_out_replies == "twilio"
+    assert send("I want to die") == [sms(line, "crisis")]
+    assert send("yes") == ([] if twilio_answers else [sms(line, "recur")])
+    assert send("Yes!") == [sms(line, "recur")]  # Twilio acts on the exact word only: the line answers
+    assert send("EMPEZAR") == [line.sms.text("es", "recur")]
+    assert not line.storage.is_opted_out(line.hash_number(CALLER))
+
+
 @pytest.mark.parametrize("body", ["thank you", "I have a question", "ok", "I have two questions", "no one called"])
 def test_anything_else_gets_a_friendly_reply_naming_the_keywords(send, line, body):
     (reply,) = send(body)

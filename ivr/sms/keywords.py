@@ -23,6 +23,11 @@ Order of tests, first hit wins:
 A word listed for the same intent in several languages (NCI, STOP, HELP in English and Spanish)
 belongs to none: its match has lang None, and the texter's language stays as it was.
 
+HELP and INFO (the compliance words carriers test) are HELP only alone, or misspelled alone ("helpp"):
+in a longer text ("help me", "I need help", "necesito ayuda") they are a person asking for help, and
+get the contacts reply (people to talk to, and NCI's hours); how "help_words" (decide() gives an
+opted-out texter the help text instead, as before).
+
 A greeting ("hello" intent: "Hola", "Hi") is answered as RECUR is, in the greeting's language; it is
 listed last in sms.yaml, so any other keyword in the text wins ("hola, quiero hablar" is CONTACTS).
 """
@@ -43,6 +48,7 @@ RECUR, CONTACTS = "recur", "contacts"
 GREETING = "hello"  # sms.yaml keywords of greetings: answered as RECUR, in their language
 ASKED_FOR = (RECUR, HELP, CONTACTS)  # the words the line's own texts ask people to send: guessed at
 UNKNOWN, EMPTY = "unknown", "empty"
+HELP_WORDS = "help_words"  # how a help word in a longer text matched: a person asking for help, not the HELP keyword
 
 SHORT = 3  # words in a text that may pick a topic by number ("topic 3 please")
 FUZZY_WORDS = 8  # only the first words are tried for misspellings: a long text is not a typo
@@ -101,7 +107,11 @@ class Matcher:
 
     def match(self, text: str | None) -> Match:
         found = self._match(text)
-        return Match(RECUR, found.lang, found.how) if found.intent == GREETING else found
+        if found.intent == GREETING:
+            return Match(RECUR, found.lang, found.how)
+        if found.intent == HELP and found.how != "exact" and (found.how != "fuzzy" or len(words(text)) > 1):
+            return Match(CONTACTS, found.lang, HELP_WORDS)  # "help me", "necesito ayuda": people to talk to
+        return found
 
     def _match(self, text: str | None) -> Match:
         opt = self.opt.get(exact_form((text or "")[:MAX_CHARS]))

@@ -193,10 +193,14 @@ def decide(
             return None, "opt_in_not_recorded"  # no confirmation of what we could not do
         if removed is None:
             return None, "opt_in_needs_start"  # EMPEZAR after Twilio's STOP: Twilio blocks the number (and any reply)
-        return ("start" if mode == APP else None), "opted_in" if removed else "not_opted_out"
+        if not removed:  # "yes" from a number that never opted out (after the crisis text, say): no opt-in to confirm
+            # Twilio answers its own START, YES, UNSTOP (its mode): the line adds nothing, no one gets two
+            # texts. Where the line is the one answering, the topics, not "you can get texts again".
+            return ("recur" if mode == APP else None), "not_opted_out"
+        return ("start" if mode == APP else None), "opted_in"
     if opted_out and channel == Channel.WHATSAPP:
         return None, "silent_opted_out"  # nothing at all until START: the line is the only one that honours it
-    if match.intent == keywords.HELP:
+    if match.intent == keywords.HELP or (opted_out and match.how == keywords.HELP_WORDS):
         return "help", "help"  # HELP answers anyone, opted out or not (CTIA)
     if opted_out:
         return None, "silent_opted_out"

@@ -35,7 +35,10 @@ SILENT = {
     "opted_out": "the opt-out is recorded; the line sends no confirmation, one is enough",
     "already_opted_out": "this phone had opted out already",
     "opted_in": "the opt-in is recorded; the line sends no confirmation, one is enough",
-    "not_opted_out": "this phone had not opted out",
+    "not_opted_out": (
+        "this phone had not opted out; Twilio itself answers START, YES and UNSTOP"
+        " (IVR_SMS_OPT_OUT_REPLIES=twilio, the default), so the line adds no second text"
+    ),
     "silent_opted_out": "this phone opted out, so the line answers nothing but HELP until START, YES or UNSTOP",
     "opt_out_not_recorded": "the opt-out could not be recorded (database error)",
     "opt_in_not_recorded": "the opt-in could not be recorded (database error)",
