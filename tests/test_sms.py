@@ -147,7 +147,32 @@ def test_yes_from_a_number_that_never_opted_out_gets_the_topics_where_twilio_doe
     assert not line.storage.is_opted_out(line.hash_number(CALLER))
 
 
-@pytest.mark.parametrize("body", ["thank you", "I have a question", "ok", "I have two questions", "no one called"])
+@pytest.mark.parametrize(("body", "lang"), [("I am scared", "en"), ("I'm so afraid", "en"), ("my cancer is back", "en"),
+                                            ("😢 my cancer is back", "en"), ("tengo miedo", "es"), ("mi cáncer volvió", "es")])  # fmt: skip
+def test_fear_or_the_news_itself_gets_the_answer_on_the_feelings_of_a_second_time(send, line, body, lang):
+    (reply,) = send(body)
+    assert reply == line.sms.text(lang, f"answers.{TOPICS[3]}") and ("many emotions" in reply or "muchas emociones" in reply)
+
+
+@pytest.mark.parametrize(("body", "key"), [("why did my cancer come back", "answers.why"), ("why is my cancer back", "answers.why"),
+                                           ("¿por qué mi cáncer volvió?", "answers.why"),
+                                           ("I am scared it will spread", "answers.where")])  # fmt: skip
+def test_a_question_about_the_news_still_gets_its_own_answer(send, line, body, key):
+    (reply,) = send(body)
+    assert reply in (sms(line, key), line.sms.text("es", key))
+
+
+@pytest.mark.parametrize("body", ["thanks", "Thank you!", "thank you so much", "gracias", "Muchas gracias."])
+def test_a_thank_you_alone_gets_no_paid_reply(send, line, body):
+    assert send(body) == []
+
+
+def test_thanks_with_a_keyword_gets_the_keyword_and_thanks_with_a_question_gets_what_to_send(send, line):
+    assert send("thanks, why did it come back") == [sms(line, "answers.why")]
+    assert send("thank you I have a question") == [sms(line, "unknown")]
+
+
+@pytest.mark.parametrize("body", ["I have a question", "ok", "I have two questions", "no one called"])
 def test_anything_else_gets_a_friendly_reply_naming_the_keywords(send, line, body):
     (reply,) = send(body)
     assert reply == sms(line, "unknown")
@@ -225,7 +250,7 @@ def test_is_it_my_fault_gets_the_answer_that_they_did_nothing_wrong(send, line, 
     assert "did not do anything wrong" in reply or "ni ha hecho nada malo" in reply
 
 
-@pytest.mark.parametrize("body", ["called", "options", "my cancer is back", "there", "hlep me"])
+@pytest.mark.parametrize("body", ["called", "options", "there", "hlep me"])
 def test_fuzzy_matching_does_not_guess_at_ordinary_words(send, line, body):
     assert send(body) == [sms(line, "unknown")]
 

@@ -85,7 +85,7 @@ CRISIS_LISTS = ("phrases", "not", "connect_words")
 # Twilio itself treats as opt-out, opt-in and help, which the default language must list so that the
 # line and Twilio always agree on who has opted out.
 SMS_INTENTS = ("stop", "start", "no_more", "help", "contacts", "recur")
-OPTIONAL_INTENTS = ("hello",)  # greetings, answered as recur in their language (sms/keywords.py)
+OPTIONAL_INTENTS = ("hello", "thanks")  # greetings, answered as recur in their language; thanks alone: no reply (sms/keywords.py)
 TWILIO_KEYWORDS = {
     "stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"),
     "start": ("START", "YES", "UNSTOP"),

@@ -46,6 +46,7 @@ OPT_INTENTS = (OPT_OUT, OPT_IN)
 NO_MORE = "no_more"  # asking for no more texts in other words: the reply says how to opt out
 RECUR, CONTACTS = "recur", "contacts"
 GREETING = "hello"  # sms.yaml keywords of greetings: answered as RECUR, in their language
+THANKS = "thanks"  # sms.yaml keywords of thanks: alone in the text, no reply; in a longer text, no keyword
 ASKED_FOR = (RECUR, HELP, CONTACTS)  # the words the line's own texts ask people to send: guessed at
 UNKNOWN, EMPTY = "unknown", "empty"
 HELP_WORDS = "help_words"  # how a help word in a longer text matched: a person asking for help, not the HELP keyword
@@ -103,12 +104,14 @@ class Matcher:
         asked = [p for p, e in self.phrases.items() if e.intent in ASKED_FOR]
         self.fuzzy_words = [p for p in asked if " " not in p and len(p) >= FUZZY_MIN_LENGTH]
         self.fuzzy_phrases = [p for p in asked if " " in p]
-        self.topic_words = [p for p, e in self.phrases.items() if e.intent not in (*ASKED_FOR, GREETING) and " " not in p]
+        self.topic_words = [p for p, e in self.phrases.items() if e.intent not in (*ASKED_FOR, GREETING, THANKS) and " " not in p]
 
     def match(self, text: str | None) -> Match:
         found = self._match(text)
         if found.intent == GREETING:
             return Match(RECUR, found.lang, found.how)
+        if found.intent == THANKS and found.how != "exact":
+            return Match(UNKNOWN, None, "none")  # "thanks, but I have a question": not a thank-you to leave unanswered
         if found.intent == HELP and found.how != "exact" and (found.how != "fuzzy" or len(words(text)) > 1):
             return Match(CONTACTS, found.lang, HELP_WORDS)  # "help me", "necesito ayuda": people to talk to
         return found

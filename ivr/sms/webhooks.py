@@ -204,6 +204,8 @@ def decide(
         return "help", "help"  # HELP answers anyone, opted out or not (CTIA)
     if opted_out:
         return None, "silent_opted_out"
+    if match.intent == keywords.THANKS:
+        return None, "thanks"  # a thank-you alone: a paid text saying nothing would be worse than silence
     if match.intent == keywords.EMPTY or (match.intent == keywords.UNKNOWN and media):
         # nothing to read (empty, emoji only, a picture): what to send, RECUR first; HELP's text never names it
         return "unknown", "unreadable"

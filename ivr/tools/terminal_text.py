@@ -39,6 +39,7 @@ SILENT = {
         "this phone had not opted out; Twilio itself answers START, YES and UNSTOP"
         " (IVR_SMS_OPT_OUT_REPLIES=twilio, the default), so the line adds no second text"
     ),
+    "thanks": "a thank-you alone gets no reply: a paid text saying nothing would be worse than silence",
     "silent_opted_out": "this phone opted out, so the line answers nothing but HELP until START, YES or UNSTOP",
     "opt_out_not_recorded": "the opt-out could not be recorded (database error)",
     "opt_in_not_recorded": "the opt-in could not be recorded (database error)",
