@@ -310,6 +310,14 @@ def test_spanish_opt_out_words_in_a_longer_text_get_how_to_stop_in_spanish(send,
     assert not line.storage.is_opted_out(line.hash_number(CALLER))
 
 
+def test_the_spanish_help_text_is_one_part_as_the_english_one_and_prints_the_digits_only(send, line):
+    (reply,) = send("AYUDA")
+    assert reply == line.sms.text("es", "help")
+    for required in ("Cancer Recurrente", "1-800-422-6237", "1 msj/pedido", "tarifas de msj y datos", "STOP para cancelar"):
+        assert required in reply
+    assert "CANCER" not in reply and gsm.segments(reply) == 1
+
+
 def test_an_opted_out_texter_gets_no_reply_to_no_more(send, line):
     send("STOP")
     assert send("no more texts") == [] and send("no more") == []
