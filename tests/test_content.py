@@ -130,3 +130,37 @@ def test_words_for_a_closed_line_need_a_line_with_hours_and_the_key(prompts):
     edit(prompts / "es" / "voice.yaml", 'oprima {key}."\n\nalways_hints:', 'oprima."\n\nalways_hints:')
     found = [(f, k) for f, k, _ in problems(prompts)]
     assert ("prompts/en/voice.yaml", "choices_closed.asco") in found and ("prompts/es/voice.yaml", "choices_closed.nci") in found
+
+
+def _said(node, path=()):
+    """Every string of a prompts file with its keys, leaving out what callers say (phrases, keywords)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key not in ("phrases", "keywords", "connect_words"):
+                yield from _said(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for item in node:
+            yield from _said(item, path)
+    elif isinstance(node, str):
+        yield ".".join(path), node
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_nothing_the_line_says_or_texts_calls_nci_or_asco_staff_nurses(lang):
+    """NCI's Cancer Information Service has information specialists, not nurses: "talk to a nurse" is
+    understood (people say it) and reaches the talk menu, but no prompt may promise a nurse. The only
+    nurses said are the patient's own, in the handout ("your doctors and nurses")."""
+    import yaml
+
+    said = []
+    for name in ("voice.yaml", "sms.yaml", "whatsapp.yaml", "label.yaml", "crisis.yaml"):
+        path = ROOT / "prompts" / lang / name
+        if path.is_file():
+            said += [(f"{name} {key}", text) for key, text in _said(yaml.safe_load(path.read_text()))]
+    said += [(f"contacts.yaml {key}", text) for key, text in _said(yaml.safe_load((ROOT / "prompts" / "contacts.yaml").read_text()))]
+    nurses = [(where, text) for where, text in said if "nurse" in text.lower() or "enfermer" in text.lower()]
+    own = ("doctors and nurses", "médicos y enfermeras")
+    assert nurses, "the handout's 'your doctors and nurses' is expected in the answers"
+    assert [(where, text) for where, text in nurses if not any(o in text.lower() for o in own)] == []
+    understood = yaml.safe_load((ROOT / "prompts" / "en" / "voice.yaml").read_text())["phrases"]["talk"]
+    assert "talk to a nurse" in understood  # still understood: the caller reaches the talk menu
