@@ -78,7 +78,7 @@ def test_a_texting_session_on_each_line_reads_only_its_own_name_and_contact(line
     assert help_riverside.startswith("Riverside Cancer Center: ") and "Help: (617) 555-0111." in help_riverside
     assert "800-422-6237" not in help_riverside
     help_eastside = next(r for r in replies["eastside"] if "msj/pedido" in r)
-    assert help_eastside.startswith("Eastside Clinic: ") and "Ayuda: (617) 555-0122." in help_eastside
+    assert help_eastside.startswith("Eastside Clinic. Ayuda: (617) 555-0122.")  # the name, then its own number
     assert any(r.startswith("Eastside Clinic: ya no recibira textos") for r in replies["eastside"])  # PARAR: the line confirms
     assert any("Local: Riverside Nurse Line (617) 555-0111." in r for r in replies["riverside"])
     assert any("Local: Eastside Oncology Desk (617) 555-0122." in r for r in replies["eastside"])
