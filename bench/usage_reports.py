@@ -225,7 +225,7 @@ def measure(name: str, database_url: str, folder: Path, compare: bool, repeat: i
     env = {
         "DATABASE_URL": database_url,
         "IVR_INSTANCE_PATH": str(folder / f"instance-{name}"),
-        "IVR_HASH_KEY": "bench",
+        "IVR_HASH_KEY": "bench-" + "0" * 32,  # IVR_HASH_KEY needs 32 bytes or more outside development mode
         "IVR_ADMIN_USER": USER,
         "IVR_ADMIN_PASSWORD": PASSWORD,
     }

@@ -59,6 +59,11 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r}: use true or false")
 
 
+# The least IVR_HASH_KEY outside development mode: about 10^10 phone numbers are few enough to try one
+# by one against a guessable key; the README's recipe (token_hex(32)) gives 64 characters.
+MIN_HASH_KEY_BYTES = 32
+
+
 @dataclass(frozen=True)
 class Settings:
     account_sid: str = ""
@@ -240,6 +245,13 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
             "IVR_HASH_KEY is not set: with TWILIO_AUTH_TOKEN set (not development mode) the line needs one fixed secret, "
             "the same on every instance and kept safe, or a restart or a lost instance folder forgets every opt-out. "
             "Make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    if settings.hash_key and not settings.dev_mode and len(settings.hash_key) < MIN_HASH_KEY_BYTES:
+        raise ConfigError(
+            f"IVR_HASH_KEY is {len(settings.hash_key)} bytes long; it must be at least {MIN_HASH_KEY_BYTES}: with a short key, "
+            "anyone who sees the stored hashes can try every phone number. "
+            "Make one with: python3 -c 'import secrets; print(secrets.token_hex(32))' "
+            "and set the current key as IVR_HASH_KEY_OLD, so that no opt-out is lost (README: Backups and the hash key)"
         )
     if settings.hash_key_old and settings.hash_key_old == settings.hash_key:
         raise ConfigError("IVR_HASH_KEY_OLD is the same as IVR_HASH_KEY: set it to the key before the rotation, or unset it")

@@ -36,7 +36,7 @@ def make_env(tmp_path: Path, twilio_url: str, **extra) -> dict:
         "TWILIO_API_URL": twilio_url,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
         "IVR_INSTANCE_PATH": str(tmp_path / "instance"),
-        "IVR_HASH_KEY": "test-hash-key",
+        "IVR_HASH_KEY": "test-hash-key-0123456789abcdef0123456789",
         "IVR_REST_TIMEOUT": "1.5",
     }
     env.update({k: str(v) for k, v in extra.items()})

@@ -34,7 +34,7 @@ def dev_env(tmp_path: Path, port: int, **extra) -> dict:
         "PORT": str(port),
         "IVR_INSTANCE_PATH": str(tmp_path / "instance"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
-        "IVR_HASH_KEY": "test-hash-key",
+        "IVR_HASH_KEY": "test-hash-key-0123456789abcdef0123456789",
         **extra,
     }
 

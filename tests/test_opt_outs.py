@@ -194,18 +194,28 @@ def test_outside_development_mode_the_line_refuses_to_start_without_a_hash_key(t
     assert load_settings({**env, "IVR_HASH_KEY": "k" * 64}).hash_key == b"k" * 64
 
 
+@pytest.mark.parametrize("key", ["abc", "k" * 31, "é" * 15])
+def test_outside_development_mode_a_short_hash_key_is_refused_with_the_recipe(tmp_path, key):
+    env = {"TWILIO_AUTH_TOKEN": "x" * 32, "IVR_INSTANCE_PATH": str(tmp_path), "IVR_HASH_KEY": key}
+    refused = r"IVR_HASH_KEY is \d+ bytes long; it must be at least 32.*secrets\.token_hex\(32\).*IVR_HASH_KEY_OLD"
+    with pytest.raises(ConfigError, match=refused):
+        load_settings(env)
+    assert load_settings({**env, "IVR_HASH_KEY": "k" * 32}).hash_key == b"k" * 32
+    assert load_settings({**env, "IVR_DEV_MODE": "true"}).hash_key == key.encode()  # development: any key
+
+
 def test_a_rotated_key_finds_the_old_opt_out_and_rehashes_it(make_app, twilio, tmp_path):
     url = f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
-    old = make_app(DATABASE_URL=url, IVR_HASH_KEY="the-old-key")
+    old = make_app(DATABASE_URL=url, IVR_HASH_KEY="the-old-key-" + "0" * 32)
     texter(old, PERSON).send("STOP")
     texter(old, "+16175550176").send("RECURRENCIA")  # a remembered language moves too
     old_hash = line_of(old).hash_number(PERSON)
-    new = make_app(DATABASE_URL=url, IVR_HASH_KEY="the-new-key", IVR_HASH_KEY_OLD="the-old-key")
+    new = make_app(DATABASE_URL=url, IVR_HASH_KEY="the-new-key-" + "0" * 32, IVR_HASH_KEY_OLD="the-old-key-" + "0" * 32)
     line = line_of(new)
     assert texter(new, PERSON).send("RECUR") == []  # found under the old key's hash: still opted out
     assert line.storage.is_opted_out(line.hash_number(PERSON)) and not line.storage.is_opted_out(old_hash)
     assert texter(new, "+16175550176").send("2")[0].startswith("¿Por qué")
-    without_old = make_app(DATABASE_URL=url, IVR_HASH_KEY="the-new-key")
+    without_old = make_app(DATABASE_URL=url, IVR_HASH_KEY="the-new-key-" + "0" * 32)
     assert texter(without_old, PERSON).send("RECUR") == []  # re-keyed: the old key is no longer needed for them
     with pytest.raises(ConfigError, match="IVR_HASH_KEY_OLD"):
-        load_settings(make_env(tmp_path, twilio.url, IVR_HASH_KEY="same", IVR_HASH_KEY_OLD="same"))
+        load_settings(make_env(tmp_path, twilio.url, IVR_HASH_KEY="same" * 8, IVR_HASH_KEY_OLD="same" * 8))

@@ -140,3 +140,14 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(tmp_path):
         assert len(ran) >= 6, ran
     finally:
         stop(serve)
+
+
+def test_every_setting_and_every_variable_of_the_procfile_is_in_the_readmes_table():
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    listed = {name for row in re.findall(r"^\| ([^|]+) \|", readme, re.M) for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
+    config = (root / "ivr" / "config.py").read_text()
+    read = set(re.findall(r'env(?:\.get\(|, |\[)"([A-Z][A-Z0-9_]+)"', config))
+    procfile = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", (root / "Procfile").read_text()))
+    assert {"IVR_HASH_KEY", "WEB_CONCURRENCY", "GUNICORN_THREADS"} <= read | procfile
+    assert sorted((read | procfile) - listed) == []

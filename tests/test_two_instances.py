@@ -57,7 +57,7 @@ def instances(tmp_path, twilio, postgres_url):
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_URL": twilio.url,
         "DATABASE_URL": postgres_url,
-        "IVR_HASH_KEY": "one-key-for-every-instance",
+        "IVR_HASH_KEY": "one-key-for-every-instance-0123456789",
         "IVR_PUBLIC_BASE_URL": BASE_URL,
         "IVR_TEXTS_PER_CALLER_PER_DAY": "2",
         "IVR_REST_TIMEOUT": "2",
