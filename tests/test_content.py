@@ -92,7 +92,7 @@ def test_texts_that_pass_alone_but_make_one_say_too_long_for_twilio_stop_start_u
     sentence = "This line gives you information about cancer that has come back. "  # 65 characters
     voice = prompts / "en" / "voice.yaml"
     edit(voice, "  It is not medical advice.", f"  {sentence * 32}\n  It is not medical advice.")
-    edit(voice, '  about: "To learn about recurrence, press {key}."', f'  about: "{sentence * 10}Press {{key}}."')
+    edit(voice, '  about: "About recurrence, press {key}."', f'  about: "{sentence * 10}Press {{key}}."')
     settings = load_settings({"IVR_PROMPTS_DIR": str(prompts), "IVR_INSTANCE_PATH": str(tmp_path / "i")})
     with pytest.raises(content.ContentError) as err:
         create_app(settings)

@@ -45,7 +45,7 @@ def test_a_get_to_voice_says_the_fix_then_the_menu_and_logs_it_once(signed_get, 
     said = words(first)
     assert said.startswith(" ".join(voice["wrong_method"].split()))
     assert "something went wrong" not in said  # not the apology every caller would hear
-    assert "To learn about recurrence, press 1." in said  # then the menu
+    assert "About recurrence, press 1." in said  # then the menu
     gathers = list(check_twiml(first.data).iter("Gather"))
     assert gathers[0].get("input") == "dtmf" and gathers[0].get("method") == "POST"  # the fix can be cut short by a key
     # A key posts (the <Gather>'s method), so the call goes on as on a POST-configured number.

@@ -141,7 +141,7 @@ LOCAL = {"IVR_LOCAL_NAME": "Saint Mary Cancer Center", "IVR_LOCAL_PHONE": "(617)
 def test_a_local_contact_appears_in_the_menu_the_answer_and_the_text(twilio, line_client):
     client = line_client(TUESDAY_9AM, **LOCAL)
     c = call_on(client)
-    assert "To talk with Saint Mary Cancer Center, press 5" in c.text
+    assert "For Saint Mary Cancer Center, press 5" in c.text
     c.press("5")
     assert c.dialled[-1]["number"] == "+16175550199" and c.dialled[-1]["callerId"] == OUR_NUMBER
     c = call_on(client).press("1").press("4")
@@ -218,7 +218,7 @@ def test_a_bad_local_contact_stops_start_up(tmp_path, twilio, env, problem):
 
 def test_a_curly_apostrophe_or_a_dash_in_the_clinic_name_is_texted_and_said_plain(line_client):
     client = line_client(TUESDAY_9AM, IVR_LOCAL_NAME="St. Mary\u2019s \u2013 Boston", IVR_LOCAL_PHONE="(617) 555-0199")
-    assert "To talk with St. Mary's - Boston, press 5" in call_on(client).text
+    assert "For St. Mary's - Boston, press 5" in call_on(client).text
     texter = Texter(FlaskTransport(client), AUTH_TOKEN, BASE_URL, sender=CALLER, to=OUR_NUMBER)
     [reply] = texter.send("NCI")
     assert "Local: St. Mary's - Boston (617) 555-0199." in reply and gsm.is_gsm7(reply)
@@ -234,7 +234,7 @@ CLINICA = {
 def test_a_clinic_name_with_accents_is_said_exactly_and_texted_in_its_closest_gsm7_form(line_client):
     client = line_client(SATURDAY, **CLINICA)
     c = call_on(client).press("9")
-    assert "Para hablar con Clínica San José, oprima 5" in c.text
+    assert "Para Clínica San José, oprima 5" in c.text
     c.press("5")  # closed on a Saturday: it does not answer now, and when it does, on a 12-hour clock
     assert c.text.startswith(
         "Clínica San José no atiende en este momento. Atiende de lunes a viernes, de 8 de la mañana a 5 de la tarde, hora de Arizona."

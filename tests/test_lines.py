@@ -35,7 +35,7 @@ def texter(app, to: str) -> Texter:
 # --- two lines, one deployment -------------------------------------------------------------------------------
 def test_a_call_to_each_line_hears_only_its_own_contact(lines_app, twilio):
     c = call(lines_app, RIVERSIDE)
-    assert "To talk with Riverside Nurse Line, press 5" in c.text and "Eastside" not in c.text
+    assert "For Riverside Nurse Line, press 5" in c.text and "Eastside" not in c.text
     c.press("5")
     assert c.dialled[-1]["number"] == "+16175550111" and c.dialled[-1]["callerId"] == RIVERSIDE
     c = call(lines_app, RIVERSIDE).press("1").press("4")
@@ -47,7 +47,7 @@ def test_a_call_to_each_line_hears_only_its_own_contact(lines_app, twilio):
 
     c = call(lines_app, EASTSIDE)  # starts in Spanish: the line's language
     assert "Eastside Oncology Desk" in c.text and "Riverside" not in c.text
-    assert "Para hablar con Eastside Oncology Desk" in c.text
+    assert "Para Eastside Oncology Desk, oprima 5" in c.text
     before = len(c.dialled)
     c.press("5")
     assert c.dialled[before:][-1]["number"] == "+16175550122" and c.dialled[-1]["callerId"] == EASTSIDE

@@ -49,7 +49,7 @@ def test_a_current_recording_plays_instead_of_the_voice_and_is_served_with_cachi
     gather = c.gathers[-1]
     plays = [p.text for p in gather.iter("Play")]
     assert [url.split("?")[0] for url in plays] == ["/audio/es/language_offer.wav", "/audio/en/welcome.wav", "/audio/es/language_offer.wav"]
-    assert "This line has" not in c.text and "To learn about recurrence, press 1." in c.text  # the rest is still spoken
+    assert "This line has" not in c.text and "About recurrence, press 1." in c.text  # the rest is still spoken
     response = client.get(plays[1])
     assert response.status_code == 200 and response.mimetype == "audio/wav" and response.data[:4] == b"RIFF"
     assert response.cache_control.max_age == 365 * 24 * 3600 and response.cache_control.public
@@ -61,7 +61,7 @@ def test_a_current_recording_plays_instead_of_the_voice_and_is_served_with_cachi
     # the budget counts the recordings' own lengths, read from the files; the first choice is still said
     line = line_of(app)
     budget = measure(line.script("en"), line.settings.speech_rate)
-    assert budget.first_choice == pytest.approx(1.0 + 6.0 + 6 / 135 * 60, abs=0.01)  # "To learn about recurrence, press 1."
+    assert budget.first_choice == pytest.approx(1.0 + 6.0 + 4 / 135 * 60, abs=0.01)  # "About recurrence, press 1."
 
 
 def test_a_choice_recording_plays_where_its_key_is_offered(make_app, prompts):
@@ -70,7 +70,7 @@ def test_a_choice_recording_plays_where_its_key_is_offered(make_app, prompts):
     c = Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()
     heard = c.heard
     at = next(i for i, h in enumerate(heard) if h.startswith("[recording /audio/en/choices.talk.wav?v="))
-    assert heard[at - 1].endswith("press 2.") and heard[at + 1].startswith("To get the phone numbers by text message, press 4.")
+    assert heard[at - 1].endswith("press 2.") and heard[at + 1].startswith("To get the numbers by text message, press 4.")
     c.press("1").press("1")  # the after-answer menu offers talk with 3 as well
     assert any(h.startswith("[recording /audio/en/choices.talk.wav") for h in c.heard)
 
@@ -98,7 +98,7 @@ def test_a_recording_whose_choice_moved_to_another_key_is_stale(make_app, prompt
 
 
 def test_a_choice_said_with_two_keys_cannot_be_one_recording(make_app, prompts):
-    record(prompts, "en", "choices.text", "To get the phone numbers by text message, press 4.")  # 1 after a failed transfer
+    record(prompts, "en", "choices.text", "To get the numbers by text message, press 4.")  # 1 after a failed transfer
     [(file, key, reason)] = refusals(make_app, prompts)
     assert (file, key) == ("prompts/en/audio/choices.text.wav", "choices.text") and "in menus.after_failed_transfer" in reason
 

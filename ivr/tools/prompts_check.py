@@ -116,9 +116,28 @@ def check(env: dict | None = None) -> Report:
             report.spoken.append(_spoken(lang, f"answers.{key}", say, report.pace(lang)))
         for key, recording in sorted(line.recordings.get(lang, {}).items()):
             report.recordings.append(RecordingSize(lang, key, recording.filename, recording.seconds))
-    for budget in report.budgets:
-        report.notes += [f"over the call-time budget: {sentence}" for sentence in budget.over]
+    for budget in report.budgets:  # the README promises these to callers: over them is a problem, not a note
+        report.problems += over_budget(budget, f"{settings.prompts_dir.name}/{budget.lang}/voice.yaml")
     return report
+
+
+def over_budget(budget: budget_module.Budget, file: str) -> list[tuple[str, str, str]]:
+    """(file, key, reason) for the first choice and each menu that a caller waits for too long."""
+    problems = []
+    if budget.first_choice > budget_module.FIRST_CHOICE_BUDGET:
+        reason = (
+            f"the first choice comes after {budget.first_choice:.1f} s; its budget is {budget_module.FIRST_CHOICE_BUDGET:.0f} s"
+            " (README: the first choice within 15 s): shorten the welcome or the menu's first choice"
+        )
+        problems.append((file, "welcome", reason))
+    for name, seconds in budget.menus.items():
+        if seconds > budget_module.MENU_BUDGET:
+            reason = (
+                f"menu {name} takes {seconds:.1f} s to its last choice; its budget is {budget_module.MENU_BUDGET:.0f} s"
+                " (README: every menu's choices within 25 s): shorten its choices or what is said before them"
+            )
+            problems.append((file, f"menus.{name}", reason))
+    return problems
 
 
 def _setting_problem(exc: ConfigError) -> tuple[str, str, str]:
