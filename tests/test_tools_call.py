@@ -212,3 +212,33 @@ def test_a_send_result_is_never_a_plain_string_that_reads_as_not_sent():
     assert not SendResult(TextOutcome.TEMPORARY).sent
     with pytest.raises(ValueError):
         SendResult("delivered")
+
+
+@pytest.mark.parametrize("when", ["sat 12:00", "saturday 12:00 America/Chicago", "2026-12-02T22:00-05:00"])
+def test_at_practises_after_hours_on_the_lines_own_clock(run_call, when):
+    result = run_call("--at", when, "--keys", "0,q")
+    assert result.exit_code == 0, result.output
+    items = heard(parse(result.output))
+    assert any("closed right now" in h for h in items) and not any(k == "dial" for k, _ in parse(result.output))
+    assert "The line's clock says" in result.output
+
+
+def test_at_by_day_connects_and_a_bad_time_is_one_clear_line(run_call):
+    result = run_call("--at", "wed 10:00", "--keys", "0,a")
+    assert result.exit_code == 0 and any(k == "dial" for k, _ in parse(result.output)), result.output
+    assert "closed right now" not in result.output
+    for bad in ("someday", "sat 25:00", "sat 12:00 Mars/Olympus", "2026-12-05T12:00"):
+        result = run_call("--at", bad, "--keys", "q")
+        assert result.exit_code != 0 and "--at" in result.output and "sat 12:00" in result.output, bad
+
+
+def test_parse_when_is_the_next_such_day_in_eastern_time():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from ivr.tools.terminal_call import parse_when
+
+    wednesday = datetime(2026, 12, 2, 15, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert parse_when("sat 12:00", wednesday) == datetime(2026, 12, 5, 12, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert parse_when("wed 09:30", wednesday).date() == wednesday.date()
+    assert parse_when("mon 8:00 America/Phoenix", wednesday).utcoffset().total_seconds() == -7 * 3600

@@ -36,17 +36,23 @@ def register(app: Flask) -> None:
     @click.option(
         "--keys", help="A scripted run: '1,2,0'; words for speech, an empty item for silence, busy/no-answer/failed ends a transfer."
     )
-    def call_command(lang, caller, keys):
+    @click.option(
+        "--at", "when", metavar="WHEN", help="Call at another time: 'sat 12:00' (Eastern), 'sat 12:00 America/Chicago' or an ISO time."
+    )
+    def call_command(lang, caller, keys, when):
         """Call the line in this terminal: hear it, press keys, see transfers and texts. Nothing is sent."""
         from ivr.tools.practice import OUR_NUMBER, PracticeLine
-        from ivr.tools.terminal_call import TerminalPhone, parse_keys, practice_settings
+        from ivr.tools.terminal_call import TerminalPhone, parse_keys, parse_when, practice_settings
 
         try:
             settings = practice_settings(need_line(), lang, OUR_NUMBER)
+            at = parse_when(when) if when else None
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo("Setting up a practice line: webhooks in this process, texts kept here, a throwaway database ...")
-        with PracticeLine(settings) as practice:
+        if at is not None:
+            click.echo(f"The line's clock says {at:%A %Y-%m-%d %H:%M %z} for this call.")
+        with PracticeLine(settings, clock=(lambda: at) if at is not None else None) as practice:
             try:
                 TerminalPhone(practice, click.echo, _ask, parse_keys(keys) if keys is not None else None, caller).run()
             except AssertionError as exc:  # the simulator found an answer Twilio would not accept

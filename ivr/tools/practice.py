@@ -50,7 +50,8 @@ class Outbox:
 class PracticeLine:
     """Use as a context manager; ``call()`` starts a simulated call."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, clock=None):
+        """``clock``: "now" for the line (opening hours, budgets); ``flask call --at`` fixes it."""
         self._folder = tempfile.TemporaryDirectory(prefix="ivr-practice-")
         folder = Path(self._folder.name)
         self.database_url = f"sqlite:///{folder / 'practice.sqlite3'}"
@@ -74,7 +75,7 @@ class PracticeLine:
         self._webhook_log.setLevel(logging.INFO)
         self._webhook_log.propagate = False
         self._webhook_log.addHandler(self._webhook_lines)
-        self.app = create_app(practice, sender=self.outbox)
+        self.app = create_app(practice, sender=self.outbox, **({"clock": clock} if clock else {}))
         with self.app.app_context():
             self.line = current_line()
         self.transport = FlaskTransport(self.app.test_client())

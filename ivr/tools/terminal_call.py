@@ -6,9 +6,12 @@ asks how the transfer ends; a text the line would send is shown with its segment
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.content import gsm
 from ivr.privacy import mask
@@ -139,6 +142,37 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 def parse_keys(raw: str) -> list[str]:
     """``--keys 1,2,,why did it come back,0,busy``: keys, words, an empty item for silence."""
     return [item.strip() for item in raw.split(",")]
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PRACTICE_ZONE = "America/New_York"  # NCI's hours are Eastern time: "sat 12:00" means there, unless a zone is given
+
+
+def parse_when(text: str, now: datetime | None = None) -> datetime:
+    """``--at``: "sat 12:00" (the next Saturday, or today, at 12:00 Eastern time), "sat 12:00 America/Phoenix",
+    or an ISO time with its offset ("2026-12-05T12:00-05:00"). Raises ValueError with what to type."""
+    words = text.strip().split()
+    if len(words) == 1:
+        try:
+            when = datetime.fromisoformat(words[0])
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return when
+    if len(words) in (2, 3) and words[0][:3].lower() in DAYS and re.fullmatch(r"\d{1,2}:\d{2}", words[1]):
+        try:
+            zone = ZoneInfo(words[2] if len(words) == 3 else PRACTICE_ZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"--at {text!r}: unknown time zone {words[2]!r} (e.g. America/Chicago)") from None
+        hour, minute = (int(n) for n in words[1].split(":"))
+        if hour < 24 and minute < 60:
+            today = (now or datetime.now(zone)).astimezone(zone)
+            days_ahead = (DAYS.index(words[0][:3].lower()) - today.weekday()) % 7
+            return (today + timedelta(days=days_ahead)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    raise ValueError(
+        f"--at {text!r}: give a day and a time, 'sat 12:00' (Eastern time, as NCI's hours) or 'sat 12:00 America/Chicago', "
+        "or an ISO time with its offset, '2026-12-05T12:00-05:00'"
+    )
 
 
 def practice_settings(line, lang: str | None, called: str):
