@@ -14,16 +14,21 @@ import phonenumbers
 WITHHELD = {"", "anonymous", "unknown", "restricted", "private", "unavailable", "blocked"}
 
 
-def normalise(number: str | None, region: str = "US") -> str | None:
-    """``number`` in E.164 if it is a real, textable-looking phone number, else None."""
+def _parse(number: str | None, region: str) -> phonenumbers.PhoneNumber | None:
+    """The caller ID as phonenumbers reads it; None when withheld, absurdly long or not a number at all."""
     raw = (number or "").strip()
     if raw.lower() in WITHHELD or len(raw) > 32:
         return None
     try:
-        parsed = phonenumbers.parse(raw, region)
+        return phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(parsed):
+
+
+def normalise(number: str | None, region: str = "US") -> str | None:
+    """``number`` in E.164 if it is a real, textable-looking phone number, else None."""
+    parsed = _parse(number, region)
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
@@ -31,14 +36,8 @@ def normalise(number: str | None, region: str = "US") -> str | None:
 def unusable(number: str | None, region: str = "US") -> bool:
     """A caller ID that is there, of a possible length, but not a number in use (phonenumbers'
     metadata: an Ofcom drama range, or a range newer than the library): not withheld, just not textable."""
-    raw = (number or "").strip()
-    if raw.lower() in WITHHELD or len(raw) > 32:
-        return False
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.is_possible_number(parsed) and not phonenumbers.is_valid_number(parsed)
+    parsed = _parse(number, region)
+    return parsed is not None and phonenumbers.is_possible_number(parsed) and not phonenumbers.is_valid_number(parsed)
 
 
 def load_key(configured: bytes, instance_path: Path) -> bytes:

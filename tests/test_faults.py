@@ -31,22 +31,9 @@ from tests.apps import AUTH_TOKEN, OUR_NUMBER, make_env
 from tests.instances import free_port
 from tests.live_server import Gunicorn
 from tests.prompt_edits import edit
+from tests.text_me_burst import TimedTransport
 
 pytestmark = pytest.mark.slow
-
-
-class TimedTransport(HttpTransport):
-    """HTTP to the server, remembering (start, seconds, status) of every request."""
-
-    def __init__(self, times: list):
-        super().__init__(timeout=20)
-        self.times = times
-
-    def post(self, url: str, params: dict, headers: dict) -> tuple[int, bytes]:
-        started = time.monotonic()
-        status, body = super().post(url, params, headers)
-        self.times.append((started, time.monotonic() - started, status))
-        return status, body
 
 
 def caller_number(n: int) -> str:

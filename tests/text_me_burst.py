@@ -34,6 +34,8 @@ OUTCOME_WORDS = {
 
 
 class TimedTransport(HttpTransport):
+    """HTTP to the server, remembering (start, seconds, status) of every request; status 0 when it failed."""
+
     def __init__(self, times: list):
         super().__init__(timeout=20)
         self.times = times
