@@ -2,7 +2,7 @@
 
 Against gunicorn as the Procfile runs it. The sends run in a bounded pool off the request threads:
 the others' 99th percentile stays under 100 ms, every texter hears an honest outcome (here: the
-temporary problem, with the numbers read aloud) within Twilio's 15 s, no answer is a 5xx, and no
+temporary problem, or that the text may not have gone, with the numbers read aloud) within Twilio's 15 s, no answer is a 5xx, and no
 number gets two texts.
 """
 
@@ -35,8 +35,11 @@ def test_two_hundred_texts_while_twilio_hangs_do_not_slow_the_other_callers(tmp_
         pytest.skip(f"this machine is too busy to time the others: their p99 before the burst was {figures['walker_p99_ms_before']} ms")
     assert figures["walker_p99_ms"] < 100, figures
     assert set(figures["statuses"]) == {200}, figures  # no 5xx, no error, nothing refused
-    assert figures["outcomes"] == {"temporary": 200}, figures  # honest: nothing was sent
+    assert set(figures["outcomes"]) <= {"temporary", "uncertain"} and sum(figures["outcomes"].values()) == 200, figures
     assert figures["numbers_read_when_not_sent"] and figures["back_at_a_menu"] == 200, figures
     assert figures["texter_seconds_max"] < 15, figures
     sent_to = Counter(m["To"] for m in twilio.messages)
     assert sent_to and max(sent_to.values()) == 1, sent_to.most_common(3)  # tried, and never twice to anyone
+    # Honest: a caller whose text reached Twilio (which hung) hears that it may still arrive; one whose
+    # text was never tried (the pool was full) hears that it could not be sent.
+    assert figures["outcomes"].get("uncertain", 0) == len(sent_to), (figures, len(sent_to))

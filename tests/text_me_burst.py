@@ -27,6 +27,7 @@ NUMBERS_READ = "1-800-422-6237"  # the NCI number, said whenever the text did no
 OUTCOME_WORDS = {
     "sent": "we have sent you a text",
     "temporary": "could not send a text message",
+    "uncertain": "may not have been able to send the text",
     "cannot_receive": "cannot receive text messages",
     "opted_out": "asked not to get text messages",
     "limited": "most text messages",
