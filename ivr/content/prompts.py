@@ -912,7 +912,7 @@ def _sender(contacts: dict[str, Contact], always: dict[str, str], line_name: str
     own = contacts.get("local") or contacts.get(target or "") or next(iter(contacts.values()), None)
     if own is None:
         return None
-    # with its number as each language prints it: 1-800-4-CANCER spells an English word, so Spanish texts print the digits
+    # display and spoken stay the contact's own, as contacts.yaml gives them for each language
     return Contact(name=SENDER, phone=own.phone, display=own.display, spoken=own.spoken, web=own.web, label=line_name, sites=own.sites)
 
 
