@@ -34,6 +34,13 @@ def first_answer(app, caller: str = CALLER) -> tuple[Call, ET.Element, dict]:
     return c, ET.fromstring(response.data), params
 
 
+def waiting_ticket(app, twilio, seconds: float) -> tuple[str, dict]:
+    """Press 4 while Twilio takes ``seconds``: the ticket's URL the line redirects to, and the call's parameters."""
+    twilio.answer("slow", seconds)
+    _, root, params = first_answer(app)
+    return root.find("Redirect").text, params
+
+
 def post(app, path: str, params: dict):
     url = BASE_URL + path
     return app.test_client().post(path, base_url=BASE_URL, data=params, headers=sign(AUTH_TOKEN, url, params))
@@ -108,9 +115,7 @@ def test_the_simulated_caller_hears_one_moment_and_then_the_outcome(make_app, tw
 def test_any_instance_answers_the_tickets_url(make_app, twilio, tmp_path):
     database = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     first, second = make_app(DATABASE_URL=database, IVR_REST_TIMEOUT=4), make_app(DATABASE_URL=database, IVR_REST_TIMEOUT=4)
-    twilio.answer("slow", 1.8)
-    _, root, params = first_answer(first)
-    redirect = root.find("Redirect").text
+    redirect, params = waiting_ticket(first, twilio, 1.8)
     assert redirect.startswith("/voice/en/text/")
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -124,9 +129,7 @@ def test_any_instance_answers_the_tickets_url(make_app, twilio, tmp_path):
 
 def test_a_ticket_is_only_its_own_calls(make_app, twilio):
     app = make_app(IVR_REST_TIMEOUT=4)
-    twilio.answer("slow", 1.5)
-    _, root, params = first_answer(app)
-    redirect = root.find("Redirect").text
+    redirect, params = waiting_ticket(app, twilio, 1.5)
     other = {**params, "CallSid": "CA" + "f" * 32}
     time.sleep(1.5)  # the send settled: the ticket holds "sent"
     assert SENT in words(ET.fromstring(post(app, redirect, params).data))
@@ -153,9 +156,7 @@ def test_a_send_unknown_at_the_deadline_is_the_temporary_problem_with_the_number
 
 def test_zero_while_a_text_waits_reaches_a_person_and_the_text_goes_on(make_app, twilio):
     app = make_app(IVR_REST_TIMEOUT=4)
-    twilio.answer("slow", 2)
-    _, root, params = first_answer(app)
-    redirect = root.find("Redirect").text
+    redirect, params = waiting_ticket(app, twilio, 2)
     reply = ET.fromstring(post(app, redirect, {**params, "Digits": "0"}).data)
     assert reply.find("Dial") is not None
     time.sleep(2.5)
