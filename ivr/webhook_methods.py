@@ -3,8 +3,9 @@
 Twilio signs a GET over its URL and query, so a signed GET reaches the line; but with GET, ``From``
 and ``To`` travel in the query string, which proxies and access logs write down (phone numbers in
 logs), and the line's routes read the form of a POST. So a GET is not served: the log says once per
-route what to fix, and each package answers it as it answers an error (the voice line says what to
-fix, then the menu; the text line sends the help text; a status callback gets an empty answer).
+route what to fix, and each package answers it as it answers an error (the voice line a plain
+apology and the welcome, never the fix's jargon; the text line the help text; a status callback an
+empty answer).
 The signature is checked first (security.py): an unsigned GET is a 403 like any other request.
 """
 

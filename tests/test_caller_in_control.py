@@ -168,7 +168,7 @@ def test_zero_cuts_the_text_outcome_and_the_numbers_short(call, twilio, code):
 def test_closed_hours_and_a_failed_transfer_can_be_cut_short(call, line):
     c = call().press("0").dial_ends("busy")
     assert c.gathers[0].get("input") == "dtmf" and "busy" in c.text
-    c.interrupt("1")
+    c.interrupt(path_to("text", "after_failed_transfer")[0])
     assert "we have sent you a text" in c.text.lower()
     line.clock = lambda: SATURDAY
     c = call().press("0")

@@ -30,16 +30,22 @@ def test_the_first_thing_heard_offers_spanish_in_a_spanish_voice(call, signed_po
     assert says[1].get("voice") == "Polly.Joanna" and says[1].get("language") == "en-US"
 
 
-def test_after_a_silence_at_the_welcome_the_offer_is_said_once_and_still_works(call):
+def test_after_a_silence_at_the_welcome_the_offer_is_not_said_again_and_still_works(call):
     c = call()
     assert c.heard.count("Para español, oprima 9.") == 2  # first, and at the end of the menu
     c.silence()
-    assert c.heard.count("Para español, oprima 9.") == 1 and "did not hear a choice" in c.text
-    assert c.heard[-1] == "Para español, oprima 9."  # at the end of the menu, as at every main menu
+    assert c.heard.count("Para español, oprima 9.") == 0 and "did not hear a choice" in c.text  # heard twice just now
+    assert "welcome" not in c.gathers[-1].get("action")  # no longer the welcome: nothing says to offer it first
     c.silence()
-    assert c.heard.count("Para español, oprima 9.") == 1
+    assert c.heard.count("Para español, oprima 9.") == 0
     c.press("9")
     assert "No es consejo médico" in c.text
+
+
+def test_the_main_menu_chosen_later_ends_with_the_offer_again(call):
+    """Not a re-prompt: a caller back at the main menu (by *) hears the offer at its end, as at the welcome."""
+    c = call().press("1").press("*")
+    assert "Main menu." in c.text and c.heard[-1] == "Para español, oprima 9."
 
 
 def test_nine_switches_everything_to_spanish(call):

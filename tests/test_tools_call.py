@@ -16,6 +16,7 @@ MENU = yaml.safe_load(open("prompts/menu.yaml").read())["menus"]
 TALK = next(k for k, v in MENU["main"].items() if v == "talk")
 ASCO = next(k for k, v in MENU["talk"].items() if v == "asco")  # ASCO has no opening hours: the same at any time
 TEXT = next(k for k, v in MENU["main"].items() if v == "text")
+TEXT_AFTER_FAILED = next(k for k, v in MENU["after_failed_transfer"].items() if v == "text")
 
 
 def parse(output: str) -> list[tuple[str, str]]:
@@ -108,11 +109,11 @@ def test_silence_speech_and_star_interactively(run_call, line):
 
 def test_a_busy_transfer_comes_back_to_the_menu_and_an_answered_one_ends_the_call(run_call, line):
     words = line.script("en").words
-    busy = parse(run_call(input=f"{TALK}\n{ASCO}\nx\nb\n1\nq\n").output)
+    busy = parse(run_call(input=f"{TALK}\n{ASCO}\nx\nb\n{TEXT_AFTER_FAILED}\nq\n").output)
     assert ("dial", "ASCO 888-651-3038") in busy
     said = heard(busy)
     assert any(s.startswith(" ".join(words["transfer"]["busy"].split())) for s in said)
-    assert any(kind == "text" for kind, _ in busy)  # 1 after a failed transfer: the numbers by text
+    assert any(kind == "text" for kind, _ in busy)  # after a failed transfer: the numbers by text
     answered = run_call(input=f"{TALK}\n{ASCO}\na\n")
     assert answered.exit_code == 0
     items = parse(answered.output)

@@ -52,6 +52,15 @@ def test_a_call_records_each_step_with_the_number_only_as_a_keyed_hash(app_on, t
     assert CALLER[2:] not in stored and CALLER[1:] not in stored
 
 
+def test_a_key_during_the_fallback_is_a_transfer_not_a_second_fallback(app_on):
+    line = line_of(app_on)
+    c = Call(FlaskTransport(app_on.test_client()), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER, path="/voice/fallback")
+    c.start().interrupt("1")
+    assert c.dialled
+    steps = [(r["event"], r["topic"], r["outcome"]) for r in usage_rows(line)]
+    assert steps == [("fallback", None, "fallback"), ("transfer", "nci", "started")]
+
+
 def test_texts_record_the_keyword_never_the_body(app_on):
     line = line_of(app_on)
     texter = Texter(FlaskTransport(app_on.test_client()), AUTH_TOKEN, BASE_URL, sender=TEXTER, to=OUR_NUMBER)

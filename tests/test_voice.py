@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from ivr.voice.speech import spoken_text
 from tests.apps import CALLER, OUR_NUMBER, path_to
 from tests.handout_facts import FACTS
 
@@ -130,11 +131,36 @@ def test_zero_works_at_every_menu(call):
 def test_a_failed_transfer_offers_the_text_and_returns_to_the_menu(call, twilio, status):
     c = call().press("0").dial_ends(status)
     assert "text message" in c.text.lower() and c.waiting == "gather"
-    c.press("1")
+    c.press(path_to("text", "after_failed_transfer")[0])
     assert "we have sent you a text" in c.text.lower()
     assert len(twilio.messages) == 1
     c.press("1")  # back at the main menu: 1 is "about recurrence"
     assert "what recurrence is" in c.text.lower()
+
+
+@pytest.mark.parametrize("status", ["busy", "no-answer"])
+def test_after_the_nci_was_busy_the_other_line_is_offered_first(call, line, status):
+    """A caller who just heard a busy signal is offered Cancer.Net first, not the NCI again."""
+    words = line.script("en").words
+    c = call().press("0").dial_ends(status)
+    lead, menu = (" ".join(spoken_text(s) for s in g.iter("Say")) for g in c.gathers)
+    assert lead.endswith(" ".join(words["transfer"]["offer"].split())) and "another line" in lead
+    first = menu.split(". ")[0] + "."
+    asco_key = path_to("asco", "after_failed_transfer")[0]
+    assert first == words["choices"]["asco"].replace("{key}", asco_key)
+    assert "to talk with the national cancer institute" not in menu.lower()  # only the "0 at any time" hint
+    c.press(asco_key)
+    assert c.dialled[-1]["number"] == "+18886513038"
+
+
+def test_after_cancer_net_was_busy_it_is_not_offered_again_but_its_key_still_works(call, line):
+    words = line.script("en").words
+    c = call().press(path_to("talk")[0]).press(path_to("asco", "talk")[0]).dial_ends("busy")
+    menu = " ".join(spoken_text(s) for s in c.gathers[-1].iter("Say"))
+    assert "Cancer dot net" not in menu and words["choices"]["text"].replace("{key}", path_to("text", "after_failed_transfer")[0]) in menu
+    assert "press 0 to talk with someone at the National Cancer Institute" in menu  # the other line, by 0
+    c.press(path_to("asco", "after_failed_transfer")[0])
+    assert c.dialled[-1]["number"] == "+18886513038"
 
 
 def test_a_completed_transfer_ends_the_call_kindly(call):

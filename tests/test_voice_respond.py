@@ -34,8 +34,8 @@ def test_a_turn_is_parsed_from_our_query_and_twilios_form_and_forgives_what_is_m
     answers, contacts = ("why",), {"nci": object()}
     turn = Turn.parse(
         {"tries": "2", "answer": "why", "welcome": "1"}, {"Digits": " 3 ", "From": CALLER, "To": OUR_NUMBER}, answers, contacts
-    )
-    assert turn == Turn(digits="3", tries=2, answer="why", welcome=True, caller=CALLER, called=OUR_NUMBER)
+    )  # welcome=1: a URL from before the offer stopped travelling, of a call in progress during an upgrade
+    assert turn == Turn(digits="3", tries=2, answer="why", caller=CALLER, called=OUR_NUMBER)
     assert turn.input == "dtmf" and not turn.heard_nothing
     odd = Turn.parse({"tries": "²", "answer": "nope", "contact": "evil"}, {"SpeechResult": "  "}, answers, contacts)
     assert (odd.tries, odd.answer, odd.contact, odd.heard_nothing, odd.input) == (0, None, None, True, "none")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
+import shutil
 import sqlite3
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 from sqlalchemy import text
 
 from ivr.store.storage import DATABASE_WAIT_SECONDS
-from ivr.tools.simulator import check_twiml, sign
-from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, make_env
+from ivr.tools.simulator import Call, FlaskTransport, check_twiml, sign
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, SATURDAY, make_env
 
 ROUTES = [
     "/voice",
@@ -81,7 +84,7 @@ def test_without_an_auth_token_every_webhook_is_refused(make_app, tmp_path, twil
     ],
 )
 def test_a_voice_route_that_cannot_answer_apologises_with_the_menu(signed_post, client, method, path):
-    # (A GET is a console set to HTTP GET: tests/test_get_webhooks.py; it names the fix, not an apology.)
+    # (A GET is a console set to HTTP GET: tests/test_get_webhooks.py; its own apology, the fix in the log.)
     if method == "post":
         response = signed_post(path, {"CallSid": "CA1"})
     else:
@@ -127,6 +130,56 @@ def test_fallback_is_static_and_connects_to_a_person(signed_post, line, monkeypa
     root = check_twiml(response.data)
     assert root.find("Dial").text == "+18004226237"
     assert "1-800-422-6237" in "".join(root.itertext())
+
+
+def fallback_call(client) -> Call:
+    return Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER, path="/voice/fallback").start()
+
+
+def test_the_fallbacks_words_can_be_cut_short_by_a_key_that_connects_at_once(client, line, monkeypatch):
+    monkeypatch.setattr(line, "storage", Untouchable())
+    c = fallback_call(client)
+    root = ET.fromstring(client_post_fallback(client))
+    assert [verb.tag for verb in root] == ["Gather", "Dial"]  # every word inside the <Gather>
+    gather = c.gathers[0]
+    # No action: Twilio posts a key to the URL that served the document, the fallback, which answered.
+    assert gather.get("input") == "dtmf" and gather.get("action") is None and gather.get("finishOnKey") == ""
+    assert "press any key" in c.text
+    c.interrupt("7")
+    assert c.url == BASE_URL + "/voice/fallback" and c.heard == []  # connected at once, nothing more to listen to
+    assert c.dialled[-1]["number"] == "+18004226237" and c.waiting == "dial"
+    silent = fallback_call(client).silence()  # nothing pressed: connected after the words
+    assert silent.dialled[-1]["number"] == "+18004226237"
+
+
+def client_post_fallback(client, **form) -> bytes:
+    params = {"From": CALLER, "To": OUR_NUMBER, "ErrorCode": "11200", **form}
+    headers = sign(AUTH_TOKEN, BASE_URL + "/voice/fallback", params)
+    return client.post("/voice/fallback", base_url=BASE_URL, data=params, headers=headers).data
+
+
+def test_the_fallback_never_dials_the_nci_while_it_is_closed(make_app):
+    client = make_app(clock=SATURDAY).test_client()
+    c = fallback_call(client)
+    assert "closed right now" in c.text and "Monday to Friday" in c.text and "American Society of Clinical Oncology" in c.text
+    assert "connect you to the National Cancer Institute" not in c.text
+    assert c.silence().dialled[-1]["number"] == "+18886513038"  # Cancer.Net's line has no closed hours
+    assert fallback_call(client).interrupt("1").dialled[-1]["number"] == "+18886513038"
+    assert "+18004226237" not in client_post_fallback(client).decode()
+
+
+def test_when_every_line_is_closed_the_fallback_says_when_and_dials_nobody(make_app, tmp_path):
+    prompts = tmp_path / "prompts"
+    shutil.copytree("prompts", prompts)
+    for lang in ("en", "es"):  # the fallback connects to the NCI only: closed on Saturday
+        voice = prompts / lang / "voice.yaml"
+        voice.write_text(re.sub(r"\n    asco: .*(connect|comunicaremos).*\n", "\n", voice.read_text(), count=1))
+    client = make_app(clock=SATURDAY, IVR_PROMPTS_DIR=prompts).test_client()
+    c = fallback_call(client)
+    assert "closed right now" in c.text and "call again later" in c.text.lower()
+    assert c.dialled == [] and c.silence().ended
+    pressed = fallback_call(client).interrupt("1")
+    assert pressed.dialled == [] and pressed.ended and "call again later" in pressed.text.lower()
 
 
 def test_no_phone_number_is_logged_or_stored(call, line, caplog, tmp_path):

@@ -71,7 +71,8 @@ VOICE_TEXTS = (
     "text.repeat_numbers",
     "text.one_moment",
     "numbers_aloud",
-    "fallback",
+    "fallback.problem",
+    "fallback.call_again",
     *(f"transfer.{o}" for o in DIAL_OUTCOMES),
     *(f"text.{o}" for o in TEXT_OUTCOMES),
     *(f"crisis.{part}" for part in ("message", "offer", "connecting", "not_connected")),
@@ -498,6 +499,7 @@ def _language(
                 if not isinstance(value, str) or "{key}" not in value:
                     reason = "must be text that says {key}: what the key does while this line is closed (transfer.closed)"
                     check.add(vpath, f"always_hints_closed.{target}", reason)
+        _check_fallback(check, vpath, voice, always, contacts)
         for name, contact in contacts.items():
             if not isinstance(_get(voice, f"transfer.connecting.{name}"), str):
                 check.add(vpath, f"transfer.connecting.{name}", "is missing")
@@ -575,6 +577,23 @@ def _language(
             for key in sorted(mine_keys - their_keys):
                 check.add(path, key, f"is not in {reference.code}/{label}.yaml")
     return Language(code=code, voice=voice, sms=sms, budgets=budgets, whatsapp=whatsapp, label=label_words, crisis=crisis)
+
+
+def _check_fallback(check: _Checker, path: Path, voice: dict, always: dict, contacts: dict[str, Contact]) -> None:
+    """fallback.connect: one sentence for each line the fallback may connect to, the person key 0 reaches
+    among them; fallback.closed: for each of those with hours, said while it is closed (and not dialled)."""
+    person = always.get("0") if always.get("0") in contacts else next(iter(contacts), None)
+    connect = _get(voice, "fallback.connect")
+    connect = connect if isinstance(connect, dict) else {}
+    if person is not None and not isinstance(connect.get(person), str):
+        check.add(path, f"fallback.connect.{person}", "is missing: how the fallback connects to the line key 0 reaches")
+    for name, text in connect.items():
+        if name not in contacts:
+            check.add(path, f"fallback.connect.{name}", "is for no contact of contacts.yaml")
+        elif not isinstance(text, str) or not text.strip():
+            check.add(path, f"fallback.connect.{name}", "is missing or empty")
+        elif contacts[name].hours and not isinstance(_get(voice, f"fallback.closed.{name}"), str):
+            check.add(path, f"fallback.closed.{name}", "is missing: what the fallback says while this line is closed")
 
 
 LABEL_TEXTS = ("about", "call_or_text", "keyword", "local", "scan_call", "scan_text")

@@ -103,6 +103,8 @@ def describe(channel: str, endpoint: str | None, view_args: dict | None, notes: 
         event.update(event="answer", outcome="answer")
     elif view == "transfer_done":
         event.update(event="transfer", outcome=str(outcome or "").removeprefix("dial_") or None)
+    elif view == "fallback" and outcome == "fallback_key":  # a key during the fallback's words: connected at once
+        event.update(event="transfer", outcome="started" if choice else "closed")
     elif view == "fallback":
         event.update(event="fallback", topic=None, outcome=notes.get("error_code") or "fallback")
     elif view == "menu":

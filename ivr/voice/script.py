@@ -205,11 +205,13 @@ class VoiceScript:
         """This language's offer, in its own voice: "Para español, oprima 9"."""
         return self.said("language_offer", offers=key, key=self._key_name(key))
 
-    def menu_said(self, name: str, heading: bool = True) -> list[Said]:
-        """The menu's heading, its choices, the always keys it does not offer; the main menu ends with the language offers."""
+    def menu_said(self, name: str, heading: bool = True, offer: bool = True, skip: str | None = None) -> list[Said]:
+        """The menu's heading, its choices, the always keys it does not offer; the main menu ends with the
+        language offers (``offer``). ``skip``: a choice not offered (the line whose transfer just failed);
+        its key still works."""
         offered = self.content.menus[name]
         said = [self.said(f"menus.{name}")] if heading and self.words["menus"].get(name) else []
-        said += [self.said(self._choice_key(t), offers=k, key=self._key_name(k)) for k, t in offered.items()]
+        said += [self.said(self._choice_key(t), offers=k, key=self._key_name(k)) for k, t in offered.items() if t != skip]
         for key, target in self.content.always.items():
             if target in offered.values() or (target == "main" and name == "main"):
                 continue
@@ -217,7 +219,7 @@ class VoiceScript:
                 continue  # "talk with a person" is no promise to make while a line is closed (0 still connects)
             hint = "always_hints_closed" if target in self.closed_now else "always_hints"  # what the key does now
             said.append(self.said(f"{hint}.{target}", offers=key, key=self._key_name(key)))
-        if name == "main":
+        if name == "main" and offer:
             said += [other._offer(key) for other, key in self.offers]
         return said
 
@@ -231,19 +233,30 @@ class VoiceScript:
         return [s.text for s in self.menu_said(name)]
 
     # --- plans ----------------------------------------------------------------------------------
-    def plan_menu(self, name: str, tries: int = 0, before: tuple[str, ...] = (), lead: tuple[str, ...] = (), opening: bool = False) -> Plan:
+    def plan_menu(
+        self,
+        name: str,
+        tries: int = 0,
+        before: tuple[str, ...] = (),
+        lead: tuple[str, ...] = (),
+        opening: bool = False,
+        skip: str | None = None,
+    ) -> Plan:
         """``lead`` is said first, keys only; ``before`` opens the menu. ``opening``: the call's first words, the
-        language offers first (not after a silence: the main menu ends with them, and twice is too many)."""
+        language offers first. A re-prompt (after a silence, or a key that is no choice) says no language
+        offer at all: the caller heard it with the menu just before, and hearing it at every re-prompt
+        only delays the choices; its key (9) and the language's name still work there."""
         if tries >= self.silence_tries:
             return Plan((("plain", (self.said("silence_goodbye"),)),), "hangup")
+        reprompt = bool(tries) or "not_a_choice" in before
         blocks: list[Block] = []
         if lead:
             blocks.append(("keys", tuple(self.said(k) for k in lead)))
-        said = [other._offer(key) for other, key in self.offers] if opening and not tries else []  # once: the menu ends with it
+        said = [other._offer(key) for other, key in self.offers] if opening and not reprompt else []  # once: the menu ends with it
         if tries:
             before = ("silence_warning", *before)
         said += [self.said(k) for k in before]
-        said += self.menu_said(name, heading="welcome" not in before)  # the welcome says what this is
+        said += self.menu_said(name, heading="welcome" not in before, offer=not reprompt, skip=skip)  # the welcome says what this is
         blocks.append(("menu", tuple(said)))
         return Plan(tuple(blocks), "redirect")
 
@@ -333,14 +346,17 @@ class VoiceScript:
     ) -> XML:
         """``lead`` (keys: dotted voice.yaml keys) is said first, keys only; ``before`` opens the menu.
 
-        ``answer`` and ``contact`` travel in the URLs (what to repeat, whom to connect anyway);
-        ``welcome`` offers the other languages first. A key pressed during ``lead`` is posted to the
-        same URL as one pressed at the menu, so it does the same.
+        ``answer`` and ``contact`` travel in the URLs (what to repeat; the line that is closed, to connect
+        anyway, or whose transfer just failed, not offered again first). ``welcome``: the call's first
+        words, the other languages offered first; it does not travel on, since what follows the welcome
+        is a re-prompt or another menu, never the welcome again. A key pressed during ``lead`` is posted
+        to the same URL as one pressed at the menu, so it does the same.
         """
-        plan = self.plan_menu(name, tries, before, lead, opening=welcome and bool(self.offers))
+        skip = contact if name == "after_failed_transfer" else None
+        plan = self.plan_menu(name, tries, before, lead, opening=welcome and bool(self.offers), skip=skip)
         # tries travels on: speech that holds no words counts as one more silence (voice.choose)
-        action = self.url("choose", name, answer=answer, contact=contact, welcome=int(welcome), tries=tries)
-        redirect = self.url("menu", name, tries=tries + 1, answer=answer, contact=contact, welcome=int(welcome))
+        action = self.url("choose", name, answer=answer, contact=contact, tries=tries)
+        redirect = self.url("menu", name, tries=tries + 1, answer=answer, contact=contact)
         return self.render(plan, name, action, redirect)
 
     def answer(self, name: str, before: tuple[str, ...] = ()) -> XML:
@@ -376,7 +392,9 @@ class VoiceScript:
         return self.menu("main", before=("error",))
 
     def wrong_method(self) -> XML:
-        """A webhook set to HTTP GET: what to fix, keys only (a key does what it does at the menu), then the welcome."""
+        """A webhook set to HTTP GET: a plain apology, keys only (a key does what it does at the menu), then the
+        welcome. Every caller hears it until the setting is fixed, so it says nothing technical: the log
+        line names the fix for the people who run the line (webhook_methods)."""
         return self.menu("main", before=("welcome",), lead=("wrong_method",), welcome=bool(self.offers))
 
     @cache
@@ -437,11 +455,14 @@ class VoiceScript:
         return (f"transfer.{status}", "transfer.offer")
 
     @cache
-    def transfer_done(self, status: DialOutcome) -> XML:
-        """``status``: already mapped from Twilio's DialCallStatus, so the cache holds five entries at most."""
+    def transfer_done(self, status: DialOutcome, contact: str | None = None) -> XML:
+        """``status``: already mapped from Twilio's DialCallStatus, so the cache holds five entries a contact at most.
+
+        After a failed transfer the menu does not offer ``contact`` (the line just busy or unanswered)
+        again: the other line comes first (its key still works); ``contact`` travels in its URLs."""
         if status is DialOutcome.COMPLETED:
             return self.render(Plan((("plain", (self.said("goodbye"),)),), "hangup"))
-        return self.menu("after_failed_transfer", lead=self.transfer_failed_lead(status))
+        return self.menu("after_failed_transfer", lead=self.transfer_failed_lead(status), contact=contact)
 
     # --- the safety net ------------------------------------------------------------------------------
     def plan_crisis(self) -> Plan:
@@ -450,13 +471,13 @@ class VoiceScript:
         return Plan((("menu", said),), "redirect")
 
     @cache
-    def crisis(self, back_to: str, answer: str | None = None, contact: str | None = None, welcome: bool = False) -> XML:
+    def crisis(self, back_to: str, answer: str | None = None, contact: str | None = None) -> XML:
         """The crisis message and the one key that connects to the lifeline now; then the menu the caller was at.
 
         Said inside a <Gather>, so a key cuts it short; the "always" keys still work (webhooks.crisis);
         silence goes back to the menu ``back_to``, as before.
         """
-        context = {"answer": answer, "contact": contact, "welcome": int(welcome)}
+        context = {"answer": answer, "contact": contact}
         return self.render(self.plan_crisis(), back_to, self.url("crisis", back_to, **context), self.url("menu", back_to, **context))
 
     def crisis_transfer(self, caller_id: str | None) -> XML:
@@ -474,12 +495,61 @@ class VoiceScript:
             return self.transfer_done(status)
         return self.menu("main", lead=("crisis.not_connected",))
 
+    # --- Twilio's Fallback URL -----------------------------------------------------------------------
+    def fallback_contact(self) -> str | None:
+        """Where the fallback connects now: the person key 0 reaches, else the next contact the fallback has
+        words for (fallback.connect), the first that is open; None while every one of them is closed."""
+        person = self.content.person
+        names = [person, *(name for name in self.content.contacts if name != person)]
+        connect = self.words["fallback"].get("connect") or {}
+        return next((name for name in names if name in connect and name not in self.closed_now), None)
+
+    def fallback_said(self) -> tuple[Said, ...]:
+        """What the fallback says in one language: the problem, the lines closed before the one it connects to, and
+        that one (or, when every line is closed, to call again)."""
+        contact = self.fallback_contact()
+        person = self.content.person
+        names = [person, *(name for name in self.content.contacts if name != person)]
+        closed = self.words["fallback"].get("closed") or {}
+        keys = ["fallback.problem"]
+        for name in names[: names.index(contact)] if contact else names:
+            if name in self.closed_now and name in closed:
+                keys.append(f"fallback.closed.{name}")
+        keys.append(f"fallback.connect.{contact}" if contact else "fallback.call_again")
+        return tuple(self.said(key) for key in keys)
+
+    def plan_fallback(self) -> Plan:
+        said = (*self.fallback_said(), *(s for o, _ in self.offers for s in o.while_closed(self.closed_now).fallback_said()))
+        return Plan((("keys", said),), "dial" if self.fallback_contact() else "hangup")
+
     @cache
     def fallback(self) -> XML:
-        """For Twilio's Fallback URL: no database, no REST call, just a way to a person, in every language."""
+        """For Twilio's Fallback URL: no database, no REST call, just a way to a person, in every language.
+
+        Said in a keys-only <Gather> without an action, so Twilio posts a key to the URL that served this
+        document, the fallback itself (the one part of the line known to answer now): fallback_pressed.
+        A line that is closed now is never dialled."""
+        plan = self.plan_fallback()
         response = VoiceResponse()
-        self._append(response, (self.said("fallback"), *(Said(o.lang, "fallback", o.text("fallback")) for o, _ in self.offers)))
-        response.dial(self.content.contacts[self.content.person].phone, timeout=self.dial_timeout)
+        gather = Gather(input="dtmf", num_digits=1, finish_on_key="", timeout=KEYS_TIMEOUT, method="POST")
+        self._append(gather, plan.blocks[0][1])
+        response.append(gather)
+        return self._fallback_end(response)
+
+    @cache
+    def fallback_pressed(self) -> XML:
+        """A key pressed during the fallback's words: connect at once, or (every line closed) goodbye."""
+        response = VoiceResponse()
+        if not self.fallback_contact():
+            self._append(response, (self.said("fallback.call_again"),))
+        return self._fallback_end(response)
+
+    def _fallback_end(self, response: VoiceResponse) -> XML:
+        contact = self.fallback_contact()
+        if contact:
+            response.dial(self.content.contacts[contact].phone, timeout=self.dial_timeout)
+        else:
+            response.hangup()
         return response.to_xml().encode()
 
     # --- understanding the caller ---------------------------------------------------------------
@@ -517,7 +587,9 @@ class VoiceScript:
         for status in (s for s in DialOutcome if s is not DialOutcome.COMPLETED):
             yield f"transfer.{status}", self.plan_menu("after_failed_transfer", lead=self.transfer_failed_lead(status))
         yield "goodbye", Plan((("plain", (self.said("goodbye"),)),), "hangup")
-        yield "fallback", Plan((("plain", (self.said("fallback"),)),), "dial")
+        yield "fallback", self.plan_fallback()
+        if self.all_hours_closed.closed_now:
+            yield "fallback", self.all_hours_closed.plan_fallback()
 
     def warm(self) -> None:
         """Render every response that does not depend on the caller, so errors show at start-up."""
@@ -534,6 +606,7 @@ class VoiceScript:
         render("welcome", self.welcome())
         render("error", self.error())
         render("fallback", self.fallback())
+        render("fallback", self.all_hours_closed.fallback())
         for name in self.content.menus:
             for tries in range(self.silence_tries + 1):
                 render(f"menus.{name}", self.menu(name, tries=tries))
@@ -553,6 +626,8 @@ class VoiceScript:
         render("text.one_moment", self.text_wait("ticket", 0))
         for status in DialOutcome:
             render("transfer", self.transfer_done(status))
+            for contact in self.content.contacts:
+                render("transfer", self.transfer_done(status, contact))
             render("crisis", self.crisis_transfer_done(status))
         render("crisis", self.crisis("main"))
         render("crisis", self.crisis_transfer(None))

@@ -20,7 +20,6 @@ class Turn:
     tries: int = 0  # silences so far at this menu
     answer: str | None = None  # the answer just heard, for "repeat"
     contact: str | None = None  # the line that was closed, for "connect anyway"
-    welcome: bool = False  # still at the welcome: the other languages are offered first
     caller: str | None = None  # From, as Twilio sent it: the number to text, never logged
     called: str | None = None  # To: our number, the caller ID of a transfer
     call: str | None = None  # CallSid: what a "text me" ticket is tied to
@@ -35,7 +34,6 @@ class Turn:
             tries=_tries(args.get("tries", "0")),
             answer=answer if answer in answers else None,
             contact=contact if contact in contacts else None,
-            welcome=args.get("welcome") == "1",
             caller=form.get("From"),
             called=form.get("To"),
             call=form.get("CallSid"),
@@ -53,7 +51,7 @@ class Turn:
     @property
     def context(self) -> dict:
         """What travels on in the next menu's URLs."""
-        return {"answer": self.answer, "contact": self.contact, "welcome": self.welcome}
+        return {"answer": self.answer, "contact": self.contact}
 
 
 def _tries(raw: str) -> int:

@@ -106,7 +106,7 @@ def choose(lang: str, name: str):
     weblog.note(menu=name, input=turn.input, choice=target)
     if target is None:
         weblog.note(outcome="not_a_choice")
-        return twiml(script.menu(name, before=("not_a_choice",), **turn.context))  # the language offer stays
+        return twiml(script.menu(name, before=("not_a_choice",), **turn.context))  # no language offer again: 9 still works
     reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within, sends=_sends())
     weblog.note(outcome=reply.outcome)
     return twiml(reply.xml)
@@ -227,14 +227,24 @@ def transfer_done(lang: str, contact: str):
         abort(404)
     status = request.form.get("DialCallStatus", "failed")
     weblog.note(choice=contact, outcome=f"dial_{status[:20]}")
-    return twiml(script.transfer_done(DialOutcome.from_twilio(status)))  # normalised first: the script caches by outcome
+    return twiml(script.transfer_done(DialOutcome.from_twilio(status), contact))  # normalised first: the script caches by outcome
 
 
 @bp.post("/fallback")
 def fallback():
+    """Twilio's Fallback URL, and where a key pressed during its words comes back (its <Gather> has no action)."""
     line = current_line()
-    weblog.note(outcome="fallback", error_code=request.form.get("ErrorCode", "")[:10])
-    return twiml(_number_line(line).script(line.language_of_number(request.form.get("To"))).fallback())  # no database: safe
+    form = request.form
+    script = _number_line(line, form).script(line.language_of_number(form.get("To")))  # no database: safe
+    try:
+        script = script.at(line.clock())  # a line closed now is not dialled
+    except Exception:  # the way to a person must come whatever broke, the clock too
+        pass
+    if form.get("Digits"):  # the same call pressed a key: not another fallback
+        weblog.note(choice=script.fallback_contact(), outcome="fallback_key")
+        return twiml(script.fallback_pressed())
+    weblog.note(outcome="fallback", error_code=form.get("ErrorCode", "")[:10])
+    return twiml(script.fallback())
 
 
 def error_response(exc: Exception) -> Response:
@@ -251,8 +261,9 @@ def error_response(exc: Exception) -> Response:
 
 
 def get_response() -> Response:
-    """A GET (the number's webhook set to HTTP GET in the console): the fix said to whoever calls, then
-    the welcome and menu, whose <Gather>s post, so the call goes on. A status callback: nothing."""
+    """A GET (the number's webhook set to HTTP GET in the console): a plain apology, then the welcome and
+    menu, whose <Gather>s post, so the call goes on; the fix is in the log (webhook_methods). A status
+    callback: nothing."""
     if request.path.startswith("/voice/status"):
         return twiml(EMPTY_RESPONSE)
     line = current_line()
