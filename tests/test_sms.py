@@ -541,6 +541,48 @@ def test_every_sms_text_is_gsm7_within_its_budget_and_at_most_4_segments():
     assert short * 2 > len(rows), "most texts should be 1 or 2 segments"
 
 
+# Texts trimmed to save a segment (review of 2026-12-01): their budgets hold them there, so an edit
+# that takes the segment back is refused at start-up.
+TRIMMED = [("en", "numbers", 1), ("en", "answers.more_info", 3), ("es", "answers.what", 2)]
+
+
+@pytest.mark.parametrize(("lang", "key", "segments"), TRIMMED)
+def test_the_trimmed_texts_keep_their_segment_count_and_their_budgets_hold_it(lang, key, segments):
+    loaded = content.load(ROOT / "prompts")
+    language = loaded.languages[lang]
+    sent = loaded.render_sms(content._get(language.sms, key), language.sms)
+    assert gsm.segments(sent) <= segments == language.budget(key)
+
+
+def test_the_text_me_text_keeps_both_numbers_whose_they_are_nci_hours_and_stop():
+    loaded = content.load(ROOT / "prompts")
+    sent = loaded.render_sms(loaded.languages["en"].sms["numbers"], loaded.languages["en"].sms)
+    for part in ("Cancer Recurrence Info Line:", "NCI 1-800-422-6237", "Mon-Fri 9am-9pm ET", "www.cancer.gov", "ASCO", "888-651-3038",
+                 "www.cancer.net", "Reply STOP"):  # fmt: skip
+        assert part in sent
+    assert len(sent) <= 160
+
+
+@pytest.mark.parametrize(("key", "longer"), [("numbers", "Reply STOP to cancel."), ("answers.more_info", "More information: the")])
+def test_a_text_edited_past_its_budget_as_written_stops_start_up(prompts, key, longer):
+    edit(prompts / "en" / "sms.yaml", longer, "Call any time of the day or night, we are glad to help. " + longer)
+    assert any(file.endswith("en/sms.yaml") and k == key and "its budget is" in reason for file, k, reason in problems(prompts))
+
+
+def test_a_local_contact_and_a_long_clinic_name_may_use_the_room_for_local_and_no_more(prompts):
+    local = {"name": "Saint Mary Regional Cancer Center", "phone": "(617) 555-0199"}
+    loaded = content.load(prompts, local=local, line_name="Saint Mary Regional Cancer Center Nurse Line")
+    english = loaded.languages["en"]
+    sent = loaded.render_sms(english.sms["numbers"], english.sms)
+    assert "Saint Mary" in sent and gsm.segments(sent) == 2 == english.budget("numbers", own_words=loaded.own_words)
+    edit(prompts / "en" / "sms.yaml", "room_for_local:\n  numbers: 1\n", "room_for_local:\n  numbers: 0\n")
+    with pytest.raises(content.ContentError) as err:
+        content.load(prompts, local=local, line_name="Saint Mary Regional Cancer Center Nurse Line")
+    [reason] = [r for file, k, r in err.value.problems if k == "numbers"]
+    assert "own name or local contact" in reason and "room_for_local" in reason
+    assert content.load(prompts).languages["en"].budget("numbers") == 1  # as written, it still fits
+
+
 def test_the_segment_counter_agrees_with_twilios_rules():
     assert gsm.segments("a" * 160) == 1 and gsm.segments("a" * 161) == 2 and gsm.segments("a" * 306) == 2
     assert gsm.segments("a" * 307) == 3 and gsm.segments("[" * 80) == 1 and gsm.segments("[" * 81) == 2

@@ -100,11 +100,11 @@ def test_broken_prompts_are_listed_with_file_key_and_reason_and_exit_1(tmp_path,
 
 def test_a_text_over_its_budget_shows_its_segments(tmp_path, env):
     prompts = copy_prompts(tmp_path)
-    edit(prompts / "en" / "sms.yaml", "numbers: 2", "numbers: 1")
+    edit(prompts / "en" / "sms.yaml", "\n  recur: 2\n", "\n  recur: 1\n")
     result = flask("prompts", "check", env={**env, "IVR_PROMPTS_DIR": str(prompts)})
     assert result.returncode == 1
-    [line] = [p for p in problem_lines(result.stdout) if p.startswith("prompts/en/sms.yaml: numbers:")]
-    assert re.fullmatch(r"prompts/en/sms.yaml: numbers: is (\d+) segments \((\d+) characters\); its budget is 1", line)
+    [line] = [p for p in problem_lines(result.stdout) if p.startswith("prompts/en/sms.yaml: recur:")]
+    assert re.fullmatch(r"prompts/en/sms.yaml: recur: is (\d+) segments \((\d+) characters\); its budget is 1", line)
 
 
 def test_bad_settings_are_each_reported_and_the_words_still_checked(env):

@@ -47,7 +47,7 @@ ACTIONS = (Kind.TEXT, Kind.REPEAT, Kind.ANYWAY)  # the kinds that are a choice's
 # configured are left out, and texts that mention it are only used when it is.
 OPTIONAL_CONTACTS = ("local",)
 LOCAL_INFO_WEB = "local_info_web"  # local_info with the local contact's web site: said only when it has one
-CONTACT_PARTS = ("phone", "web", "chat", "name", "hours")
+CONTACT_PARTS = ("phone", "digits", "web", "chat", "name", "hours")  # digits: the number alone, no vanity letters
 SITE_PARTS = ("web", "chat")  # web addresses, which a text checks are set
 BY_LANGUAGE = ("display", *SITE_PARTS)  # contacts.yaml parts that may differ by language ({en: ..., es: ...})
 DIAL_OUTCOMES = tuple(o for o in DialOutcome if o is not DialOutcome.COMPLETED)  # each has a transfer.<outcome> sentence
@@ -157,10 +157,16 @@ class Language:
     code: str
     voice: dict
     sms: dict
-    budgets: dict
+    budgets: dict  # segments each text may use as prompts/ writes it: the line_name, no local contact
     whatsapp: dict = field(default_factory=dict)  # whatsapp.yaml: WhatsApp's own words for some sms.yaml texts
     label: dict = field(default_factory=dict)  # label.yaml: the words of the printed handout label
     crisis: dict = field(default_factory=dict)  # crisis.yaml: phrases, not, connect_words
+    room_for_local: dict = field(default_factory=dict)  # segments more a text may use with a line's own name or local contact
+
+    def budget(self, key: str, own_words: bool = False) -> int:
+        """The segments text ``key`` may use; ``own_words``: as a line with its own name or local contact sends it."""
+        key = key.split("[")[0]
+        return self.budgets.get(key, DEFAULT_BUDGET) + (self.room_for_local.get(key, 0) if own_words else 0)
 
 
 WHATSAPP_LIMIT = 1600  # characters in one Twilio message (error 21617); WhatsApp is not billed in segments
@@ -179,6 +185,12 @@ class Content:
     crisis_numbers: dict[str, str] = field(default_factory=dict)  # {"lifeline": "988", "emergency": "911"}
     crisis_key: str = "1"  # pressed after the crisis message: connect to the lifeline now
     crisis_words: CrisisWords = field(default_factory=lambda: CrisisWords({}))  # every language's, for texts and speech
+
+    @property
+    def own_words(self) -> bool:
+        """Whether this line's texts carry words of its own (a local contact, a name from IVR_LINES_FILE):
+        their budgets then include sms.yaml's room_for_local."""
+        return "local" in self.contacts or bool(self.sender and self.sender.label)
 
     @property
     def text_contacts(self) -> dict[str, Contact]:
@@ -527,6 +539,10 @@ def _language(
     if not isinstance(budgets, dict):
         check.add(spath, "budgets", "must map text keys to a number of segments")
         budgets = {}
+    room = sms.pop("room_for_local", {}) if isinstance(sms, dict) else {}
+    if not isinstance(room, dict) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in room.values()):
+        check.add(spath, "room_for_local", "must map text keys to a number of segments (0 or more)")
+        room = {}
     for key in SMS_TEXTS:
         if sms and not isinstance(_get(sms, key), str):
             check.add(spath, key, "is missing or empty")
@@ -540,6 +556,12 @@ def _language(
         if not isinstance(sms.get("line_name"), str) or not sms["line_name"].strip():
             check.add(spath, "line_name", "is missing or empty: the name texts go out under when a line has none")
     text_contacts = {**contacts, SENDER: sender} if sender else contacts
+    # The budgets hold for the texts as written here (the line_name, no local contact); a line's own
+    # name or local contact may add room_for_local's segments, so that a later edit of the words
+    # cannot quietly take back a segment a trim saved, and a clinic's longer name still starts.
+    written = {name: c for name, c in contacts.items() if name != "local"}
+    plain_sender = _sender(written, always, "")
+    written_contacts = {**written, SENDER: plain_sender} if plain_sender else written
     for key, text in _texts(sms):
         if key.startswith(NOT_MESSAGES):
             continue
@@ -553,9 +575,20 @@ def _language(
         if not isinstance(budget, int) or not 1 <= budget <= MAX_SEGMENTS:
             check.add(spath, f"budgets.{key}", f"must be a whole number from 1 to {MAX_SEGMENTS}")
             budget = DEFAULT_BUDGET
-        count = gsm.segments(rendered)
-        if count > budget:
-            check.add(spath, key, f"is {count} segments ({len(rendered)} characters); its budget is {budget}")
+        as_written = sms_form(render_sms(text, written_contacts, sms, code, numbers))
+        count, written_count = gsm.segments(rendered), gsm.segments(as_written)
+        extra = room.get(key.split("[")[0], 0)
+        if budget + extra > MAX_SEGMENTS:
+            check.add(spath, f"room_for_local.{key}", f"with its budget makes {budget + extra} segments; at most {MAX_SEGMENTS}")
+        if written_count > budget:
+            check.add(spath, key, f"is {written_count} segments ({len(as_written)} characters); its budget is {budget}")
+        elif rendered != as_written and count > budget + extra:
+            check.add(
+                spath,
+                key,
+                f"is {count} segments ({len(rendered)} characters) with this line's own name or local contact; "
+                f"its budget is {budget}, {budget + extra} with them (room_for_local)",
+            )
         if not text.strip():
             check.add(spath, key, "is empty")
     whatsapp = _whatsapp(check, root / code / "whatsapp.yaml", sms, text_contacts, numbers)
@@ -576,7 +609,9 @@ def _language(
                 check.add_once(path, key, f"is missing; {reference.code}/{label}.yaml has it")
             for key in sorted(mine_keys - their_keys):
                 check.add(path, key, f"is not in {reference.code}/{label}.yaml")
-    return Language(code=code, voice=voice, sms=sms, budgets=budgets, whatsapp=whatsapp, label=label_words, crisis=crisis)
+    return Language(
+        code=code, voice=voice, sms=sms, budgets=budgets, whatsapp=whatsapp, label=label_words, crisis=crisis, room_for_local=room
+    )
 
 
 def _check_fallback(check: _Checker, path: Path, voice: dict, always: dict, contacts: dict[str, Contact]) -> None:
@@ -689,6 +724,8 @@ def contact_part(contact: Contact, part: str, hours_words: dict | None, lang: st
         return contact.label
     if part == "hours":
         return contact.hours.describe(hours_words) if contact.hours and hours_words else ""
+    if part == "digits":
+        return contact.spoken  # "1-800-422-6237": where a text has no room for "(1-800-4-CANCER)"
     return contact.site(part, lang)
 
 

@@ -107,7 +107,7 @@ def check(env: dict | None = None) -> Report:
             if key.startswith(content_module.NOT_MESSAGES):
                 continue
             rendered = content.render_sms(text, language.sms, lang=lang)
-            budget = language.budgets.get(key.split("[")[0], content_module.DEFAULT_BUDGET)
+            budget = language.budget(key, content.own_words)
             report.texts.append(TextSize(lang, key, len(rendered), gsm.segments(rendered), budget))
         script = line.scripts[lang]
         report.budgets.append(budget_module.measure(script, settings.speech_rate))
