@@ -54,6 +54,13 @@ ENGLISH = [
     "I don't want to be here anymore",
     "i dont want to be here",
     "what's the point of living",
+    # passive wishes to die: the Columbia scale's first question, as people write it
+    "I wish I could go to sleep and not wake up",
+    "sometimes I wish I could just fall asleep and never wake up",
+    "I wish I could just die",
+    "I just want to die in my sleep",
+    "i wish i would die",
+    "I wish I'd never been born",
 ]
 SPANISH = [
     "Quiero morir",
@@ -73,6 +80,16 @@ SPANISH = [
     "ya no quiero estar aquí",
     "no tiene sentido vivir",
     "ya no tiene sentido seguir viviendo",
+    # passive wishes to die, and the everyday "I can't go on"
+    "no puedo más",
+    "No puedo mas!!",
+    "ya no aguanto",
+    "no aguanto más este dolor",
+    "quisiera morirme",
+    "a veces quisiera morir",
+    "ojalá me muera",
+    "ojala me muriera ya",
+    "quisiera dormirme y no despertar",
 ]
 NEAR_MISSES = [
     "this traffic is killing me",
@@ -96,6 +113,11 @@ NEAR_MISSES = [
     "no me quiero morir",
     "tengo miedo de morir",
     "quiero morir en casa",
+    "quisiera morir en casa, con mi familia",
+    "no quisiera morirme sin ver a mis nietos",
+    "ojalá no me muera",
+    "no puedo más, estoy llena",  # after a meal
+    "I wish I could die at home",  # end-of-life care
     "what is the point of treatment",
     "is there any point in more chemo",
     "the cost of treatment is a burden",
@@ -239,6 +261,22 @@ def test_a_burden_or_no_point_in_living_texted_gets_the_crisis_text(texter, line
     assert texter.send(body) == [line.sms.text(lang, "crisis")]
 
 
+@pytest.mark.parametrize(("body", "lang"), [("I wish I could go to sleep and not wake up", "en"), ("I wish I could just die", "en"),
+                                            ("I just want to die in my sleep", "en"), ("no puedo más", "es"), ("ya no aguanto", "es"),
+                                            ("quisiera morirme", "es"), ("ojalá me muera", "es")])  # fmt: skip
+def test_a_passive_wish_to_die_texted_gets_the_crisis_text_in_its_language(texter, line, body, lang):
+    assert texter.send(body) == [line.sms.text(lang, "crisis")]
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "I wish I could go to sleep and not wake up"), ("en", "I wish I could just die"),
+                                             ("es", "no puedo más"), ("es", "quisiera morirme"), ("es", "ojalá me muera"),
+                                             ("es", "ya no aguanto")])  # fmt: skip
+def test_a_passive_wish_to_die_said_at_a_menu_offers_988(call, lang, words):
+    c = call().press("1") if lang == "en" else call().press("9").press("1")  # in Spanish: español, sobre la recurrencia
+    c.say(words)
+    assert "988" in c.text and c.text.startswith("We are so sorry" if lang == "en" else "Lamentamos mucho") and not c.dialled
+
+
 def test_what_is_the_point_of_treatment_is_a_question_not_a_crisis(texter, line):
     assert texter.send("what is the point of treatment") != [line.sms.text("en", "crisis")]
 
@@ -344,7 +382,7 @@ def test_on_whatsapp_an_opted_out_user_gets_the_crisis_message_as_written_and_no
 # --- the words are data, checked at start-up ---------------------------------------------------------
 def test_crisis_words_and_numbers_are_checked_at_start_up(prompts):
     edit(prompts / "contacts.yaml", 'lifeline: "988"', 'lifeline: "9 8 8"')
-    edit(prompts / "en" / "crisis.yaml", "  - want to die in my sleep\n", "  - want to die in my sleep\n  - zebra crossing\n")
+    edit(prompts / "en" / "crisis.yaml", "  - want to die with dignity\n", "  - want to die with dignity\n  - zebra crossing\n")
     edit(prompts / "menu.yaml", 'crisis: "1"', 'crisis: "0"')
     found = problems(prompts)
     assert ("prompts/contacts.yaml", "crisis.lifeline", "'9 8 8' must be the digits to dial, such as 988 or 911") in found
