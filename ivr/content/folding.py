@@ -14,19 +14,20 @@ _APOSTROPHES = re.compile(r"['\u2018\u2019\u201b\u2032`\u00b4]")
 _NOT_WORD = re.compile(r"[^A-Z0-9]+")
 
 
-def _unaccent(text: str) -> str:
+def unaccent(text: str) -> str:
+    """'Le gustó “…”' -> 'Le gusto “...”': accents off (NFKD), punctuation and quotes kept."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def exact_form(text: str | None) -> str:
     """How opt-out words compare: trimmed, spaces collapsed, any case, accents ignored."""
-    return " ".join(_unaccent(text or "").upper().split())
+    return " ".join(unaccent(text or "").upper().split())
 
 
 def words(text: str | None) -> tuple[str, ...]:
     """The words of a text, folded: 'What's “recur”?!' -> ('WHATS', 'RECUR')."""
-    folded = _APOSTROPHES.sub("", _unaccent((text or "")[:MAX_CHARS]).upper())
+    folded = _APOSTROPHES.sub("", unaccent((text or "")[:MAX_CHARS]).upper())
     return tuple(w for w in _NOT_WORD.split(folded) if w)
 
 

@@ -95,7 +95,18 @@ TWILIO_KEYWORDS = {
 SMS_LISTS = ("topics", "topic_count")  # placeholders of sms.yaml made from its "topics" and "titles"
 CARE_NOTE = "care_note"  # sms.yaml: the general-information note and care-team pointer every topic answer ends with
 OPTIONAL_KEYS = {"hours.noon", "hours.night"}  # words a language may have and another not (see hours.py)
-NOT_MESSAGES = ("hours.", "keywords.", "topics[", "titles.", "status", "line_name", "number_words[")
+NOT_MESSAGES = (
+    "hours.",
+    "keywords.",
+    "topics[",
+    "titles.",
+    "status",
+    "line_name",
+    "number_words[",
+    "question_words[",
+    "reactions[",
+    "thanks_emoji[",
+)
 # {line.name} and {line.phone} in texts: who sends them (a clinic's line, else the program's name,
 # sms.yaml "line_name") and the line's own contact number (its local contact's, else the contact key 0
 # reaches). HELP names the sender: carriers review it, and expect the sender's name and number.

@@ -30,16 +30,29 @@ opted-out texter the help text instead, as before).
 
 A greeting ("hello" intent: "Hola", "Hi") is answered as RECUR is, in the greeting's language; it is
 listed last in sms.yaml, so any other keyword in the text wins ("hola, quiero hablar" is CONTACTS).
+
+Before all of these, a phone's reaction to a text (an iPhone's tapback, 'Liked “...”': sms.yaml
+``reactions``) is REACTION, and a text of thank-you emoji only (``thanks_emoji``: 👍) is THANKS:
+neither gets a reply, and a reaction never resends the text it quotes. A question word ("what",
+"qué es": ``question_words``) picks its topic alone or in its own phrases, but in a longer text it
+gives way to the subject ("What is metastasis?" is WHERE's METASTASIS), or to nothing.
+
+A text that matches nothing, or only a word several languages share ("qué es la metástasis"), gets
+the language whose words it uses (the words of every text the line
+says or sends in that language, and of its keywords and crisis phrases, less the words another
+language uses too), so that "no entiendo" gets the Spanish "did not understand".
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from ivr.content.folding import MAX_CHARS, exact_form, phrase_form, words
+from ivr.content.folding import MAX_CHARS, exact_form, phrase_form, unaccent, words
 
 OPT_OUT, OPT_IN, HELP = "stop", "start", "help"
 OPT_INTENTS = (OPT_OUT, OPT_IN)
@@ -47,6 +60,7 @@ NO_MORE = "no_more"  # asking for no more texts in other words: the reply says h
 RECUR, CONTACTS = "recur", "contacts"
 GREETING = "hello"  # sms.yaml keywords of greetings: answered as RECUR, in their language
 THANKS = "thanks"  # sms.yaml keywords of thanks: alone in the text, no reply; in a longer text, no keyword
+REACTION = "reaction"  # a phone's reaction to a text ('Liked “...”'): never a reply
 ASKED_FOR = (RECUR, HELP, CONTACTS)  # the words the line's own texts ask people to send: guessed at
 UNKNOWN, EMPTY = "unknown", "empty"
 HELP_WORDS = "help_words"  # how a help word in a longer text matched: a person asking for help, not the HELP keyword
@@ -59,6 +73,18 @@ TOPIC_TYPO_MIN_LENGTH = 6  # a typed word this long may be a topic's word with o
 TOPIC_CHANGED_MIN_LENGTH = 8  # and this long, with one letter changed ("metastisis"; "coming" is not COPING)
 THRESHOLD_LONG = 82  # rapidfuzz ratio, words of 6+ letters: "RECURR" -> RECUR 91, "recurance" 84; "options" -> EMOTIONS 80 is not
 THRESHOLD_SHORT = 88  # for 4-5 letters, only one letter added or dropped ("CALLS" -> CALL: 89)
+_QUOTED = r"\s*[\u201c\u201e\u00ab\"'\u2018].*[\u201d\u00bb\"'\u2019]\s*$"  # a reaction's quoted text, to the end
+_EMOJI_EXTRAS = re.compile(r"[\s\ufe0f\u200d\U0001f3fb-\U0001f3ff]+")  # spaces, variation selectors, skin tones
+
+
+def _reaction_pattern(openings: Iterable[str]) -> re.Pattern | None:
+    """'Liked “...”', 'Reacted 👍 to “...”' ('Reacted * to'): the whole text, any case, accents ignored."""
+    forms = []
+    for opening in openings:
+        parts = [r".{1,24}?" if part == "*" else re.escape(unaccent(part)) for part in opening.split()]
+        if parts:
+            forms.append(r"\s+".join(parts))
+    return re.compile(rf"^\s*(?:{'|'.join(forms)}){_QUOTED}", re.I | re.S) if forms else None
 
 
 @dataclass(frozen=True)
@@ -79,10 +105,28 @@ class _Entry:
 class Matcher:
     """Matches texts against every language's keywords; ``topics`` maps numbers to intents."""
 
-    def __init__(self, keywords: dict[str, dict[str, list[str]]], topics: list[str], number_words: dict[str, list[str]] | None = None):
+    def __init__(
+        self,
+        keywords: dict[str, dict[str, list[str]]],
+        topics: list[str],
+        number_words: dict[str, list[str]] | None = None,
+        *,
+        question_words: dict[str, list[str]] | None = None,
+        reactions: dict[str, list[str]] | None = None,
+        thanks_emoji: dict[str, list[str]] | None = None,
+        vocabulary: dict[str, set[str]] | None = None,
+    ):
         """``keywords``: {lang: {intent: [words]}}, the default language first; ``number_words``:
-        {lang: [the word for 1, for 2, ...]}."""
+        {lang: [the word for 1, for 2, ...]}; ``question_words``, ``reactions``, ``thanks_emoji``: sms.yaml's
+        lists, by language; ``vocabulary``: {lang: the folded words that language's texts use}."""
         self.topics = list(topics)
+        self.question_words = {phrase_form(w) for items in (question_words or {}).values() for w in items} - {""}
+        self.reactions = _reaction_pattern(o for items in (reactions or {}).values() for o in items)
+        self.thanks_emoji = {_EMOJI_EXTRAS.sub("", e) for items in (thanks_emoji or {}).values() for e in items} - {""}
+        shared = [
+            w for lang, ws in (vocabulary or {}).items() for other, os in (vocabulary or {}).items() if other != lang for w in ws & os
+        ]
+        self.vocabulary = {lang: frozenset(ws - set(shared)) for lang, ws in (vocabulary or {}).items()}
         self.number_words: dict[str, tuple[int, str]] = {}  # folded word -> (its number, its language)
         for lang, items in (number_words or {}).items():
             for n, item in enumerate(items, start=1):
@@ -107,11 +151,18 @@ class Matcher:
         self.topic_words = [p for p, e in self.phrases.items() if e.intent not in (*ASKED_FOR, GREETING, THANKS) and " " not in p]
 
     def match(self, text: str | None) -> Match:
+        if self.reactions is not None and self.reactions.match(unaccent((text or "")[:MAX_CHARS])):
+            return Match(REACTION, None, "reaction")
+        if self._emoji_thanks(text):
+            return Match(THANKS, None, "exact")
         found = self._match(text)
         if found.intent == GREETING:
             return Match(RECUR, found.lang, found.how)
         if found.intent == THANKS and found.how != "exact":
-            return Match(UNKNOWN, None, "none")  # "thanks, but I have a question": not a thank-you to leave unanswered
+            found = Match(UNKNOWN, None, "none")  # "thanks, but I have a question": not a thank-you to leave unanswered
+        if found.lang is None and found.intent not in (*OPT_INTENTS, NO_MORE, EMPTY):
+            # no keyword, or one of several languages' ("metástasis", NCI): the words around it may say whose
+            found = Match(found.intent, self.language_of_words(words(text)), found.how, found.number)
         if found.intent == HELP and found.how != "exact" and (found.how != "fuzzy" or len(words(text)) > 1):
             return Match(CONTACTS, found.lang, HELP_WORDS)  # "help me", "necesito ayuda": people to talk to
         return found
@@ -138,6 +189,23 @@ class Matcher:
             return by_number
         return self._phrase(found) or self._fuzzy(found) or self._opt_first(found) or Match(UNKNOWN, None, "none")
 
+    def _emoji_thanks(self, text: str | None) -> bool:
+        """Whether the text is thank-you emoji only ("👍", "🙏🙏", "👍🏽"): what is left without them is nothing."""
+        rest = _EMOJI_EXTRAS.sub("", (text or "")[:MAX_CHARS])
+        if not rest or not self.thanks_emoji or words(rest):
+            return False
+        for emoji in sorted(self.thanks_emoji, key=len, reverse=True):
+            rest = rest.replace(emoji, "")
+        return rest == ""
+
+    def language_of_words(self, found: tuple[str, ...]) -> str | None:
+        """The language most of the text's words belong to (words of one language only), if one leads."""
+        counts = {lang: sum(1 for w in found if w in vocab) for lang, vocab in self.vocabulary.items()}
+        ranked = sorted(counts.values(), reverse=True)
+        if not ranked or ranked[0] == 0 or (len(ranked) > 1 and ranked[0] == ranked[1]):
+            return None
+        return max(counts, key=lambda lang: counts[lang])
+
     def _opt_first(self, found: tuple[str, ...]) -> Match | None:
         """A text that begins with an opt-out word and matches nothing else ("stop please", "no más por
         favor"): how to opt out."""
@@ -161,7 +229,8 @@ class Matcher:
             hits = [
                 (entry.priority, start, entry)
                 for start in range(len(found) - size + 1)
-                if (entry := self.phrases.get(" ".join(found[start : start + size]))) is not None
+                if (phrase := " ".join(found[start : start + size])) not in self.question_words
+                and (entry := self.phrases.get(phrase)) is not None
             ]
             if hits:
                 _, _, best = min(hits, key=lambda h: (h[0], h[1]))

@@ -11,7 +11,8 @@ from __future__ import annotations
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ivr.channels import Channel
-from ivr.content.prompts import SMS_TEXTS, Content, message_keys
+from ivr.content.folding import words as folded_words
+from ivr.content.prompts import SMS_TEXTS, Content, _texts, message_keys
 from ivr.sms import keywords
 
 XML = bytes
@@ -30,6 +31,10 @@ class SmsReplies:
             {code: words.get("keywords") or {} for code, words in sms.items()},
             self.topics,
             {code: words.get("number_words") or [] for code, words in sms.items()},
+            question_words={code: words.get("question_words") or [] for code, words in sms.items()},
+            reactions={code: words.get("reactions") or [] for code, words in sms.items()},
+            thanks_emoji={code: words.get("thanks_emoji") or [] for code, words in sms.items()},
+            vocabulary={code: vocabulary(content, code) for code in ordered},
         )
         self.texts: dict[tuple[str, str, str], str] = {}
         self.xml: dict[tuple[str, str, str], XML] = {}
@@ -60,3 +65,14 @@ class SmsReplies:
 
     def reply(self, lang: str | None, key: str, channel: str = Channel.SMS) -> XML:
         return self.xml[(channel, self._lang(lang), key)]
+
+
+def vocabulary(content: Content, code: str) -> set[str]:
+    """Every folded word of a language's texts, spoken words, keywords and crisis phrases: what tells a
+    text in that language from one in another, when no keyword does."""
+    language = content.languages[code]
+    found: set[str] = set()
+    for part in (language.voice, language.sms, language.crisis):
+        for _, text in _texts(part):
+            found.update(folded_words(text))
+    return {w for w in found if not w.isdigit()}

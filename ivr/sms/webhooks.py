@@ -200,6 +200,8 @@ def decide(
         return ("start" if mode == APP else None), "opted_in"
     if opted_out and channel == Channel.WHATSAPP:
         return None, "silent_opted_out"  # nothing at all until START: the line is the only one that honours it
+    if match.intent == keywords.REACTION:
+        return None, "reaction"  # 'Liked “...”': a tapback is no question, and must never resend what it quotes
     if match.intent == keywords.HELP or (opted_out and match.how == keywords.HELP_WORDS):
         return "help", "help"  # HELP answers anyone, opted out or not (CTIA)
     if opted_out:

@@ -40,6 +40,7 @@ SILENT = {
         " (IVR_SMS_OPT_OUT_REPLIES=twilio, the default), so the line adds no second text"
     ),
     "thanks": "a thank-you alone gets no reply: a paid text saying nothing would be worse than silence",
+    "reaction": "an iPhone tapback ('Liked ...', 'Loved ...') gets no reply, and never the text it quotes again",
     "silent_opted_out": "this phone opted out, so the line answers nothing but HELP until START, YES or UNSTOP",
     "opt_out_not_recorded": "the opt-out could not be recorded (database error)",
     "opt_in_not_recorded": "the opt-in could not be recorded (database error)",
