@@ -542,6 +542,88 @@ def test_every_sms_text_is_gsm7_within_its_budget_and_at_most_4_segments():
     assert short * 2 > len(rows), "most texts should be 1 or 2 segments"
 
 
+# --- review of 2026-12-01: reactions, acknowledgements, fear of dying, free questions ---------------
+TAPBACKS = [
+    "Liked \u201cFacts on cancer that comes back (recurrence) from an NCI handout. Not medical advice. Reply a\u2026\u201d",
+    "Loved \u201cWhy does recurrence happen? Some cancer cells can stay in the body\u201d",
+    "Reacted \U0001f44d to \u201cNCI Cancer Information Service: 1-800-422-6237\u201d",
+    "Emphasized \u201cWhere does recurrence happen?\u201d",
+    'Laughed at "Is it different this time?"',
+    "Le gust\u00f3 \u201c\u00bfQu\u00e9 es la recurrencia? Es cuando el cancer regresa\u201d",
+    "Le encant\u00f3 \u201cDatos del NCI sobre el cancer que regresa\u201d",
+]
+
+
+@pytest.mark.parametrize("body", TAPBACKS)
+def test_a_tapback_gets_no_reply_and_never_the_text_it_quotes_again(send, body, caplog):
+    with caplog.at_level(logging.INFO):
+        assert send(body) == []
+    assert '"outcome":"reaction"' in caplog.text
+
+
+def test_a_tapback_on_any_text_the_line_sends_gets_no_reply(send, line):
+    for (channel, code, key), sent in line.sms.texts.items():
+        if channel == "sms":
+            assert send(f"Liked \u201c{sent[:120]}\u201d") == [], (code, key)
+
+
+def test_words_about_a_tapback_are_a_text_not_a_tapback(send, line):
+    assert send("I liked the answer about recurrence") == [sms(line, "recur")]
+    assert send("Liked") == [sms(line, "unknown")]
+
+
+ACKNOWLEDGEMENTS = ["ok", "OK", "k", "Got it", "okay thank you", "ty", "vale", "s\u00ed", "si", "Si.", "\U0001f44d", "\U0001f44d\U0001f3fd",
+                    "\U0001f44d\U0001f44d", "de acuerdo"]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", ACKNOWLEDGEMENTS)
+def test_an_acknowledgement_alone_gets_no_reply(send, body):
+    assert send(body) == []
+
+
+def test_si_is_no_opt_in_and_yes_still_is(line):
+    matcher = line.sms.matcher
+    assert matcher.match("YES").intent == matcher.match("yes").intent == "start"  # Twilio's opt-in word
+    assert matcher.match("s\u00ed").intent == matcher.match("SI").intent == "thanks"
+    assert matcher.match("START").intent == matcher.match("EMPEZAR").intent == "start"
+
+
+@pytest.mark.parametrize(
+    ("body", "lang"),
+    [("am I going to die", "en"), ("how long do i have to live", "en"), ("I don't want to die", "en"), ("I'm scared to die", "en"),
+     ("me voy a morir", "es"), ("no quiero morir", "es"), ("\u00bfcu\u00e1nto tiempo me queda?", "es")],
+)  # fmt: skip
+def test_fear_of_dying_gets_the_feelings_answer_in_the_texters_language(send, line, body, lang):
+    assert send(body) == [line.sms.text(lang, "answers.different")]
+
+
+def test_a_spanish_text_with_no_keyword_gets_the_spanish_did_not_understand(send, line):
+    assert send("no entiendo nada de esto") == [line.sms.text("es", "unknown")]
+    assert send("I have a question") == [line.sms.text("en", "unknown")]
+
+
+@pytest.mark.parametrize(
+    ("body", "lang", "key"),
+    [("What is metastasis?", "en", "answers.where"), ("qu\u00e9 es la met\u00e1stasis", "es", "answers.where"),
+     ("what are my treatment options", "en", "contacts"), ("\u00bfqu\u00e9 opciones de tratamiento tengo?", "es", "contacts"),
+     ("what is the cost", "en", "unknown"), ("what", "en", "answers.what"), ("What is recurrence?", "en", "answers.what"),
+     ("what's recurrence", "en", "answers.what"), ("what does recurrence mean", "en", "answers.what"),
+     ("qu\u00e9 es", "es", "answers.what"),
+     ("qu\u00e9 es la recurrencia", "es", "answers.what")],
+)  # fmt: skip
+def test_a_question_word_gives_way_to_what_the_question_is_about(send, line, body, lang, key):
+    assert send(body) == [line.sms.text(lang, key)]
+
+
+def test_a_question_word_that_is_no_keyword_stops_start_up(prompts):
+    edit(prompts / "en" / "sms.yaml", 'question_words: [WHAT, "WHAT\'S"]', "question_words: [WHAT, WHICH]")
+    assert (
+        "prompts/en/sms.yaml",
+        "question_words",
+        "'WHICH' is no keyword here: a question word must be one of a topic's keywords",
+    ) in problems(prompts)
+
+
 # Texts trimmed to save a segment (review of 2026-12-01): their budgets hold them there, so an edit
 # that takes the segment back is refused at start-up.
 TRIMMED = [("en", "numbers", 1), ("en", "answers.more_info", 3), ("es", "answers.what", 2)]

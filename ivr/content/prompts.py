@@ -851,6 +851,16 @@ def _sms_keywords(check: _Checker, path: Path, sms: dict, is_default: bool) -> N
     for item in numbers if isinstance(numbers, list) else []:
         if isinstance(item, str) and phrase_form(item) in owner:
             check.add(path, "number_words", f"{item!r} is also a keyword of {owner[phrase_form(item)]!r}; a word can mean one thing only")
+    for item in sms.get("question_words") or []:
+        if not isinstance(item, str) or phrase_form(item) not in owner:
+            check.add(path, "question_words", f"{item!r} is no keyword here: a question word must be one of a topic's keywords")
+    reactions = sms.get("reactions")
+    if reactions is not None and (not isinstance(reactions, list) or not all(isinstance(r, str) and phrase_form(r) for r in reactions)):
+        check.add(path, "reactions", "must be a list of the words that open a phone's reaction to a text (Liked, Loved ...)")
+    emoji = sms.get("thanks_emoji")
+    emoji_only = isinstance(emoji, list) and all(isinstance(e, str) and e.strip() and not phrase_form(e) for e in emoji)
+    if emoji is not None and not emoji_only:
+        check.add(path, "thanks_emoji", "must be a list of emoji (no letters or digits) that alone say thanks")
     if is_default:
         for intent, required in TWILIO_KEYWORDS.items():
             listed = {exact_form(i) for i in keywords.get(intent) or [] if isinstance(i, str)}
