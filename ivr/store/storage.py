@@ -138,6 +138,8 @@ usage_daily = Table(
     # The key with the day last and, on SQLite, the rows kept in its order (WITHOUT ROWID): a report
     # over a year groups by the other columns reading the table in order, with no sort.
     PrimaryKeyConstraint(*counts.KEY_ORDER, name="pk_usage_daily"),
+    # PostgreSQL finds a few days out of years by this index (migration 0005); SQLite by its key
+    Index("ix_usage_daily_day", "day").ddl_if(dialect="postgresql"),
     sqlite_with_rowid=False,
 )
 
@@ -181,11 +183,13 @@ texter_language = Table(
 # Twilio asks next. ``ticket`` travels in the redirect's URL; ``call_ref``, a keyed hash of the CallSid,
 # ties it to its call. The row is written once the send settled; ``answer_by`` is when the caller
 # had to hear something, sent or not. No number, no text: purged with the text-limit counters.
+# ``call_ref`` is indexed: every "text me" reads the call's rows (_CALL_TEXTED) while its caller waits,
+# and without the index that read scans two days of every call's tickets.
 text_tickets = Table(
     "text_tickets",
     metadata,
     Column("ticket", String(32), primary_key=True),
-    Column("call_ref", String(32), nullable=False),
+    Column("call_ref", String(32), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("answer_by", DateTime(timezone=True), nullable=False),
     Column("outcome", String(20)),
