@@ -132,6 +132,13 @@ def test_words_for_a_closed_line_need_a_line_with_hours_and_the_key(prompts):
     assert ("prompts/en/voice.yaml", "choices_closed.asco") in found and ("prompts/es/voice.yaml", "choices_closed.nci") in found
 
 
+def test_the_hours_said_after_a_closed_hint_need_a_line_with_hours_and_its_hours(prompts):
+    edit(prompts / "en" / "voice.yaml", "  hours:\n    nci:", "  hours:\n    asco: 'Open at times.'\n    nci:")
+    edit(prompts / "es" / "voice.yaml", "Nacional del Cáncer atiende {nci.hours}.", "Nacional del Cáncer atiende pronto.")
+    found = [(f, k) for f, k, _ in problems(prompts)]
+    assert ("prompts/en/voice.yaml", "transfer.hours.asco") in found and ("prompts/es/voice.yaml", "transfer.hours.nci") in found
+
+
 def _said(node, path=()):
     """Every string of a prompts file with its keys, leaving out what callers say (phrases, keywords)."""
     if isinstance(node, dict):

@@ -64,7 +64,7 @@ TUESDAY_9AM = utc(2026, 11, 24, 14, 0)
 def test_outside_hours_the_caller_hears_when_nci_is_open_and_can_get_the_text(twilio, line_client):
     c = call_on(line_client(SATURDAY)).press("0")
     heard = c.text
-    assert "closed right now" in heard and "Monday to Friday, from 9 a.m. to 9 p.m., Eastern time" in heard
+    assert "Monday to Friday, from 9 a.m. to 9 p.m., Eastern time" in heard and "recorded information" in heard
     assert c.waiting == "gather" and not c.dialled
     c.press("1")
     assert "we have sent you a text" in c.text.lower()
@@ -101,7 +101,39 @@ def test_after_hours_no_menu_promises_that_0_reaches_a_person_now(make_app):
     c = call_on(client).press("0").press("2").dial_ends("busy")  # connected anyway, to a busy line
     assert "line is busy" in c.text and closed_hint in c.text and open_hint not in c.text
     c = call_on(client).press("1").press("0")  # what the hint says 0 does: the hours, then the text
-    assert not c.dialled and "It is open Monday to Friday, from 9 a.m. to 9 p.m." in c.text and "by text message, press 1" in c.text
+    assert not c.dialled and "is open Monday to Friday, from 9 a.m. to 9 p.m." in c.text and "by text message, press 1" in c.text
+
+
+def closed_said(text: str) -> int:
+    return len(re.findall(r"\bclosed\b|\bcerrado\b|no atiende", text))
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("keys", [["0"], ["1", "0"], ["3", "1"], ["1", "1", "0"]])
+def test_after_hours_a_key_that_said_closed_is_answered_with_the_hours_and_closed_is_said_once(make_app, lang, keys):
+    """The menu said "closed now, press 0 for its hours" (or the talk menu's choice did): the key gives the hours, not "closed" again."""
+    app = make_app(clock=SATURDAY)
+    words = line_of(app).content.languages[lang].voice
+    c = call_on(app.test_client())
+    if lang == "es":
+        c.press("9")
+    for key in keys[:-1]:
+        c.press(key)
+    menu = c.text
+    assert closed_said(menu) == 1, menu  # the hint of the key about to be pressed
+    c.press(keys[-1])
+    hours = words["transfer"]["hours"]["nci"].split("{")[0].strip()
+    assert c.text.startswith(hours) and closed_said(c.text) == 0, c.text
+    assert not c.dialled and c.waiting == "gather"
+
+
+def test_after_hours_the_full_closed_notice_where_nothing_said_closed_before(make_app):
+    """Switching language at the closed menu: the other language's caller has not heard "closed" in words they understand."""
+    client = make_app(clock=SATURDAY).test_client()
+    c = call_on(client).press("0").press("9")
+    assert "está cerrado en este momento" in c.text
+    c = call_on(client).press("9").press("0").press("9")
+    assert "The National Cancer Institute is closed right now" in c.text
 
 
 def test_after_hours_the_talk_menu_does_not_offer_to_talk_with_the_closed_line(make_app):
@@ -111,7 +143,7 @@ def test_after_hours_the_talk_menu_does_not_offer_to_talk_with_the_closed_line(m
     assert words["choices_closed"]["nci"].replace("{key}", "1") in c.text and "To talk with the National Cancer" not in c.text
     assert "Cancer dot net" in c.text  # ASCO has no hours: still offered as always
     c.press("1")
-    assert "It is open Monday to Friday" in c.text and not c.dialled  # what the choice said: its hours
+    assert "is open Monday to Friday" in c.text and not c.dialled  # what the choice said: its hours
     c = call_on(make_app(clock=TUESDAY_9AM).test_client()).press("3")
     assert "To talk with the National Cancer Institute, in English or Spanish, press 1" in c.text and "closed" not in c.text
 

@@ -220,14 +220,14 @@ def test_at_practises_after_hours_on_the_lines_own_clock(run_call, when):
     result = run_call("--at", when, "--keys", "0,q")
     assert result.exit_code == 0, result.output
     items = heard(parse(result.output))
-    assert any("closed right now" in h for h in items) and not any(k == "dial" for k, _ in parse(result.output))
+    assert any("is open Monday to Friday" in h for h in items) and not any(k == "dial" for k, _ in parse(result.output))
     assert "The line's clock says" in result.output
 
 
 def test_at_by_day_connects_and_a_bad_time_is_one_clear_line(run_call):
     result = run_call("--at", "wed 10:00", "--keys", "0,a")
     assert result.exit_code == 0 and any(k == "dial" for k, _ in parse(result.output)), result.output
-    assert "closed right now" not in result.output
+    assert "closed" not in result.output and "is open Monday" not in result.output
     for bad in ("someday", "sat 25:00", "sat 12:00 Mars/Olympus", "2026-12-05T12:00"):
         result = run_call("--at", bad, "--keys", "q")
         assert result.exit_code != 0 and "--at" in result.output and "sat 12:00" in result.output, bad

@@ -102,7 +102,7 @@ def closed_line_call(make_app, **env) -> Call:
 
 def test_at_the_closed_menu_zero_connects_anyway_and_no_person_is_promised(make_app):
     c = closed_line_call(make_app).press("0")
-    assert "closed right now" in c.text and "talk with a person" not in c.text.lower()
+    assert "is open Monday to Friday" in c.text and "talk with a person" not in c.text.lower()
     c.press("0")
     assert c.dialled and c.dialled[-1]["number"] == "+18004226237"
 

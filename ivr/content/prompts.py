@@ -528,6 +528,13 @@ def _language(
                 check.add(vpath, f"transfer.connecting.{name}", "is missing")
             if contact.hours and not isinstance(_get(voice, f"transfer.closed.{name}"), str):
                 check.add(vpath, f"transfer.closed.{name}", "is missing: what to say when this line is closed")
+        hours_only = _get(voice, "transfer.hours")
+        for target, value in hours_only.items() if isinstance(hours_only, dict) else ():
+            if target not in contacts or not contacts[target].hours:
+                reason = "is for a contact with hours in contacts.yaml: its hours, once the menu said it is closed"
+                check.add(vpath, f"transfer.hours.{target}", reason)
+            elif not isinstance(value, str) or f"{{{target}.hours}}" not in value:
+                check.add(vpath, f"transfer.hours.{target}", f"must be text that says when it is open: {{{target}.hours}}")
         _check_hours_words(check, vpath, voice.get("hours"))
         pace = voice.get("words_per_minute")
         if pace is not None and (isinstance(pace, bool) or not isinstance(pace, int) or not 60 <= pace <= 300):

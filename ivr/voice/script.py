@@ -434,9 +434,25 @@ class VoiceScript:
         response.redirect(url, method="POST")
         return response.to_xml().encode()
 
-    def closed(self, contact: str) -> XML:
-        """The line is outside its hours: say when it is open, offer the text or connecting anyway."""
-        return self.menu("closed", contact=contact, lead=(f"transfer.closed.{contact}",))
+    def closed(self, contact: str, told: bool = False) -> XML:
+        """The line is outside its hours: say when it is open, offer the text or connecting anyway.
+
+        ``told``: the key's own words at the menu said the line is closed (said_closed_at): then
+        transfer.hours.<contact>, its hours without "closed" a second time, when voice.yaml has it."""
+        return self.menu("closed", contact=contact, lead=(self._closed_lead(contact, told),))
+
+    def _closed_lead(self, contact: str, told: bool) -> str:
+        hours = f"transfer.hours.{contact}"
+        return hours if told and isinstance((self.words["transfer"].get("hours") or {}).get(contact), str) else f"transfer.closed.{contact}"
+
+    def said_closed_at(self, menu: str | None, target: str) -> bool:
+        """Whether ``menu``, as said now, told the caller that ``target`` is closed where it offered its key:
+        its choice (choices_closed) or, for a key of any time, its hint (always_hints_closed)."""
+        if menu not in self.content.menus or target not in self.closed_now:
+            return False
+        if target in self.content.menus[menu].values():
+            return self._choice_key(target).startswith("choices_closed.")
+        return target in self.content.always.values() and not (menu == "closed" and self.content.kind(target) is Kind.TRANSFER)
 
     def transfer(self, contact: str, caller_id: str | None) -> XML:
         response = VoiceResponse()
@@ -579,7 +595,9 @@ class VoiceScript:
             yield f"answers.{name}", self.plan_menu("after_answer", lead=(f"answers.{name}",))
         for contact in self.content.contacts.values():
             if contact.hours:
-                yield f"transfer.closed.{contact.name}", self.plan_menu("closed", lead=(f"transfer.closed.{contact.name}",))
+                for told in (False, True):
+                    lead = self._closed_lead(contact.name, told)
+                    yield lead, self.plan_menu("closed", lead=(lead,))
             yield f"transfer.connecting.{contact.name}", self.plan_transfer(contact.name)
         for outcome in TextOutcome:
             yield f"text.{outcome}", self.plan_menu("main", lead=self.text_outcome_lead(outcome))
@@ -621,6 +639,7 @@ class VoiceScript:
         for contact in self.content.contacts.values():
             if contact.hours:
                 render(f"transfer.closed.{contact.name}", self.closed(contact.name))
+                render(self._closed_lead(contact.name, True), self.closed(contact.name, told=True))
         for outcome in TextOutcome:
             render(f"text.{outcome}", self.text_outcome(outcome))
         render("text.one_moment", self.text_wait("ticket", 0))

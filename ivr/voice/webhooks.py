@@ -107,7 +107,7 @@ def choose(lang: str, name: str):
     if target is None:
         weblog.note(outcome="not_a_choice")
         return twiml(script.menu(name, before=("not_a_choice",), **turn.context))  # no language offer again: 9 still works
-    reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within, sends=_sends())
+    reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within, sends=_sends(), menu=name)
     weblog.note(outcome=reply.outcome)
     return twiml(reply.xml)
 
@@ -116,10 +116,19 @@ def _sends() -> Sends | None:
     return current_app.extensions.get(SENDS)
 
 
-def respond(line: Line, script: VoiceScript, target: str, turn: Turn, answer_by: float | None = None, sends: Sends | None = None) -> Reply:
+def respond(
+    line: Line,
+    script: VoiceScript,
+    target: str,
+    turn: Turn,
+    answer_by: float | None = None,
+    sends: Sends | None = None,
+    menu: str | None = None,
+) -> Reply:
     """What the caller hears after choosing ``target`` (a choice of the menu they were at).
 
-    ``sends``: "text me" sends in the background (a slow one is answered "one moment"); without it, waited for."""
+    ``sends``: "text me" sends in the background (a slow one is answered "one moment"); without it, waited for.
+    ``menu``: the menu the choice was made at, when its words may have said that ``target`` is closed."""
     kind = script.content.kind(target)
     if kind is Kind.MENU:
         return Reply(script.menu(target), kind)
@@ -133,7 +142,7 @@ def respond(line: Line, script: VoiceScript, target: str, turn: Turn, answer_by:
         if target != turn.contact:  # asked again for the line that is closed: connect anyway
             hours = script.content.contacts[target].hours
             if hours and not hours.is_open(line.clock()):
-                return Reply(script.closed(target), "closed")
+                return Reply(script.closed(target, told=script.said_closed_at(menu, target)), "closed")  # "closed" once
         return Reply(script.transfer(target, _caller_id(line, turn)), kind)
     if kind is Kind.TEXT:
         outcome = text_me.text_the_numbers(
