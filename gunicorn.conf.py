@@ -51,7 +51,10 @@ _metrics_folder()
 # string (%(U)s, not the request line %(r)s) and without the referer: a webhook set to HTTP GET by
 # mistake sends From and To in the query, and the log must never hold a phone number. This is
 # gunicorn's --access-logformat; set here, it holds for every gunicorn started in this folder.
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
+# Its last atom is the line's own fields for the request (ivr/weblog.py: route, status, ms, what
+# happened, as JSON; "-" for a request the line does not log): one line per request, not two.
+WEBLOG_ATOM = "%({ivr.webhook}e)s"
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms ' + WEBLOG_ATOM
 
 
 def _problems() -> str | None:
@@ -80,6 +83,11 @@ def on_starting(server):
 def post_worker_init(worker):
     # After the worker loaded the line (prompts/ included): from here on it answers. A worker that
     # says "Booting" and never this cannot load the line; the log above it says why.
+    if worker.cfg.accesslog and WEBLOG_ATOM in worker.cfg.access_log_format and hasattr(worker.wsgi, "extensions"):
+        from ivr import weblog
+
+        if weblog.STATE_KEY in worker.wsgi.extensions:  # the line, not the commands-only app
+            weblog.written_by_server(worker.wsgi)  # the access line carries the line's fields: one line a request
     worker.log.info("Worker %s is answering", worker.pid)
 
 

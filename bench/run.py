@@ -223,6 +223,7 @@ class Run:
     p99_ms: float
     errors: dict = field(default_factory=dict)
     other_cpu: float = 0.0  # share of one CPU used by other processes on the machine during the run
+    cpu_us: float = 0.0  # CPU time the server (master and workers, every thread) spent per answered request
 
 
 def wrk(server: Server, requests_file: Path, connections: int, seconds: int, cpus: str | None, threads: int) -> dict:
@@ -249,13 +250,16 @@ def measure(server: Server, servers: list[Server], requests_file: Path, scenario
     wrk(server, requests_file, connections, args.warmup, cpus, threads)
     server.wait_idle()
     busy, mine, children = busy_cpu_seconds(), sum(s.cpu() for s in servers), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = server.cpu()
     result = wrk(server, requests_file, connections, args.duration, cpus, threads)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wrk_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     other = busy_cpu_seconds() - busy - (sum(s.cpu() for s in servers) - mine) - wrk_cpu
+    server.wait_idle()  # the line's usage writer catching up is part of the request's cost
+    cpu_us = (server.cpu() - own) / max(result["requests"], 1) * 1e6
     errors = {k: v for k, v in result["errors"].items() if v}
     p50, p99 = result["p50_us"] / 1000, result["p99_us"] / 1000
-    return Run(server.name, scenario, connections, result["rps"], p50, p99, errors, max(other, 0.0) / args.duration)
+    return Run(server.name, scenario, connections, result["rps"], p50, p99, errors, max(other, 0.0) / args.duration, cpu_us)
 
 
 def profile(line: Server, scenarios: list[Scenario], work: Path, args, cpus, threads) -> None:
@@ -320,6 +324,7 @@ def summarise(runs: list[Run], scenarios: list[str], connections: list[int]) -> 
                 row[f"{app}_rps"] = round(statistics.median(r.rps for r in mine))
                 row[f"{app}_p50_ms"] = round(statistics.median(r.p50_ms for r in mine), 2)
                 row[f"{app}_p99_ms"] = round(statistics.median(r.p99_ms for r in mine), 2)
+                row[f"{app}_cpu_us"] = round(statistics.median(r.cpu_us for r in mine))
                 if app != "limit":  # each run against the limit's run of the same round
                     ratio = statistics.median(o.rps / li.rps for o, li in zip(mine, limit, strict=True))
                     row["ratio" if app == "line" else f"{app}_ratio"] = round(ratio, 3)
@@ -362,8 +367,8 @@ def markdown(record: dict) -> str:
         "",
     ]
     floor = any("form_rps" in r for r in record["results"])
-    head = "| scenario | conns | line req/s | limit req/s | ratio | line p50 / p99 ms | limit p50 / p99 ms |"
-    rule = "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    head = "| scenario | conns | line req/s | limit req/s | ratio | line p50 / p99 ms | limit p50 / p99 ms | CPU µs per request, line / limit |"
+    rule = "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     if floor:
         head += " form-reading Flask req/s (ratio) |"
         rule += " ---: |"
@@ -371,7 +376,8 @@ def markdown(record: dict) -> str:
     for r in record["results"]:
         row = (
             f"| {r['scenario']} | {r['connections']} | {r['line_rps']} | {r['limit_rps']} | {r['ratio']:.2f} "
-            f"| {r['line_p50_ms']:.1f} / {r['line_p99_ms']:.1f} | {r['limit_p50_ms']:.1f} / {r['limit_p99_ms']:.1f} |"
+            f"| {r['line_p50_ms']:.1f} / {r['line_p99_ms']:.1f} | {r['limit_p50_ms']:.1f} / {r['limit_p99_ms']:.1f} "
+            f"| {r.get('line_cpu_us', '?')} / {r.get('limit_cpu_us', '?')} |"
         )
         if floor:
             row += f" {r['form_rps']} ({r['form_ratio']:.2f}) |"
@@ -560,7 +566,7 @@ def main() -> int:
                         busy = f"  (other processes: {run.other_cpu:.0%} of a CPU)" if run.other_cpu > 0.1 else ""
                         print(
                             f"{scenario.name:12} c={conns:<3} {run.app:5} {run.rps:8.0f} req/s  "
-                            f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms{flag}{busy}",
+                            f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  CPU {run.cpu_us:5.0f} µs/request{flag}{busy}",
                             flush=True,
                         )
         if args.profile:

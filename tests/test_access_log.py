@@ -8,6 +8,7 @@ caller's number, stops it, and reads every line it wrote.
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.request
 from urllib.parse import quote, urlencode
@@ -52,3 +53,25 @@ def test_the_access_log_of_a_live_gunicorn_holds_no_phone_number(tmp_path, twili
         for form in (number, quote(number), digits, digits[:3] + "-" + digits[3:6]):
             assert form not in output, f"{form} in gunicorn's output"
     assert "From=" not in output and "?" not in "\n".join(access)
+
+
+def test_each_webhook_is_one_line_the_access_line_ending_with_the_line_s_own_fields(tmp_path, twilio):
+    """ivr/weblog.py: under the Procfile's gunicorn, the line's JSON (route, status, what happened) ends
+    gunicorn's access line, as JSON (not escaped), and is not written a second time on a line of its own."""
+    env = make_env(tmp_path, twilio.url)
+    upgrade(env["DATABASE_URL"])
+    with Gunicorn(env, tmp_path / "gunicorn.log") as server:
+        server.wait_ready()
+        Call(HttpTransport(), AUTH_TOKEN, server.url, caller=CALLER, called=OURS).start().press("1").press("2")
+        Texter(HttpTransport(), AUTH_TOKEN, server.url, sender=CALLER, to=OURS).send("RECUR")
+        assert server.stop() == 0
+    output = server.output()
+    assert "ivr.webhook" not in output  # no second line per webhook
+    access = [line for line in output.splitlines() if re.search(r'"POST /(voice|sms)\S* HTTP/1\.[01]" \d{3} ', line)]
+    assert len(access) == 4, output[-3000:]
+    # By path and the key pressed, not by order: two workers each write their line after their answer.
+    fields = sorted((json.loads(line[line.index(" {") + 1 :]) for line in access), key=lambda f: (f["route"], f.get("menu", "")))
+    assert [f["route"] for f in fields] == ["/sms", "/voice", "/voice/<lang>/choose/<name>", "/voice/<lang>/choose/<name>"]
+    assert all(f["status"] == 200 and f["ms"] >= 0 for f in fields)
+    assert fields[0]["keyword"] == "recur" and fields[1]["choice"] == "welcome"
+    assert (fields[2]["menu"], fields[2]["outcome"]) == ("about", "answer") and (fields[3]["menu"], fields[3]["choice"]) == ("main", "about")
