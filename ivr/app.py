@@ -22,6 +22,25 @@ from ivr.twilio_client import TwilioSender
 from ivr.voice.script import build_scripts
 
 
+class LineFlask(Flask):
+    """Flask, with its check of each hook and view for a coroutine made once per function.
+
+    Flask asks ``inspect.iscoroutinefunction`` of every before/after hook and the view on every
+    request (6 times per webhook here); the answer never changes for a function.
+    """
+
+    MAX_REMEMBERED = 512
+
+    def ensure_sync(self, func):
+        remembered = self.__dict__.setdefault("_sync_functions", {})
+        found = remembered.get(func)
+        if found is None:
+            found = super().ensure_sync(func)
+            if len(remembered) < self.MAX_REMEMBERED:
+                remembered[func] = found
+        return found
+
+
 def build_line(settings: Settings, storage: Storage | None = None, sender: TwilioSender | None = None, clock=None) -> Line:
     """Load and check prompts/ for each line, render every answer, open storage. Raises ContentError or ConfigError."""
     if settings.lines_file:
@@ -94,7 +113,7 @@ def create_app(settings: Settings | None = None, **services) -> Flask:
     """
     settings = settings or load_settings()
     _configure_logging()
-    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app = LineFlask(__name__, instance_path=str(settings.instance_path))
     if settings.proxy_count:
         n = settings.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)

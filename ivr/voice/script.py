@@ -144,6 +144,7 @@ class VoiceScript:
         self.fillers = {_plain(w) for w in (self.words.get("ignore_words") or []) + (self.words.get("key_prefixes") or [])}
         self.closed_now: frozenset[str] = frozenset()  # the contacts closed at this moment: see at()
         self.base = self  # the script of opening hours, that each variant of at() is a copy of
+        self._at_last: tuple[int, VoiceScript] | None = None  # at(): the last minute asked, and its script
 
     # --- the moment of the call ------------------------------------------------------------------
     def at(self, now: datetime) -> VoiceScript:
@@ -152,8 +153,14 @@ class VoiceScript:
         The responses stay rendered once: one script for each set of closed contacts (a few at most),
         each with its own cache.
         """
+        minute = int(now.timestamp()) // 60  # opening hours change on the minute at most: asked once a minute
+        last = self.base._at_last
+        if last is not None and last[0] == minute:
+            return last[1]
         closed = frozenset(name for name, contact in self.content.contacts.items() if contact.hours and not contact.hours.is_open(now))
-        return self.while_closed(closed)
+        variant = self.while_closed(closed)
+        self.base._at_last = (minute, variant)  # one tuple, swapped whole: safe across threads
+        return variant
 
     @cache
     def while_closed(self, closed: frozenset[str]) -> VoiceScript:

@@ -27,16 +27,16 @@ class Turn:
     @classmethod
     def parse(cls, args, form, answers, contacts) -> Turn:
         """From the query string (ours) and the form (Twilio's); ``answers``/``contacts``: the known names."""
-        answer, contact = args.get("answer"), args.get("contact")
+        answer, contact = _get(args, "answer"), _get(args, "contact")
         return cls(
-            digits=(form.get("Digits") or "").strip(),
-            speech=(form.get("SpeechResult") or "").strip(),
-            tries=_tries(args.get("tries", "0")),
+            digits=(_get(form, "Digits") or "").strip(),
+            speech=(_get(form, "SpeechResult") or "").strip(),
+            tries=_tries(_get(args, "tries") or "0"),
             answer=answer if answer in answers else None,
             contact=contact if contact in contacts else None,
-            caller=form.get("From"),
-            called=form.get("To"),
-            call=form.get("CallSid"),
+            caller=_get(form, "From"),
+            called=_get(form, "To"),
+            call=_get(form, "CallSid"),
         )
 
     @property
@@ -56,3 +56,9 @@ class Turn:
 
 def _tries(raw: str) -> int:
     return min(int(raw), MAX_TRIES) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 0
+
+
+def _get(values, key: str) -> str | None:
+    """``values.get(key)`` without the cost of a miss: werkzeug's MultiDict.get raises and catches an
+    HTTP exception for each absent key (about 2 µs), and most of these keys are absent on most turns."""
+    return values[key] if key in values else None
