@@ -131,7 +131,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ivr-per-request-"))
     app, line = line_app(work)
     # The line's log line goes where gunicorn's would: a file, as on a server (not a terminal).
-    logging.getLogger().handlers[0].setStream(open(work / "line.log", "a"))  # noqa: SIM115
+    logging.getLogger().handlers[0].setStream(open(work / "line.log", "a"))
     scenarios = [s for s in SCENARIOS if not args.only or s.name == args.only]
     bodies = {}
     for scenario in scenarios:
@@ -165,7 +165,8 @@ def main() -> None:
         profile.enable()
         measure(app, environs, after=lambda: line.usage.flush(30))
         profile.disable()
-        pstats.Stats(profile).sort_stats("tottime").print_stats(30); pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
 
 
 if __name__ == "__main__":

@@ -367,7 +367,7 @@ def markdown(record: dict) -> str:
         "",
     ]
     floor = any("form_rps" in r for r in record["results"])
-    head = "| scenario | conns | line req/s | limit req/s | ratio | line p50 / p99 ms | limit p50 / p99 ms | CPU µs per request, line / limit |"
+    head = "| scenario | conns | line req/s | limit req/s | ratio | line p50 / p99 ms | limit p50 / p99 ms | CPU µs/request, line / limit |"
     rule = "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     if floor:
         head += " form-reading Flask req/s (ratio) |"

@@ -74,4 +74,5 @@ def test_each_webhook_is_one_line_the_access_line_ending_with_the_line_s_own_fie
     assert [f["route"] for f in fields] == ["/sms", "/voice", "/voice/<lang>/choose/<name>", "/voice/<lang>/choose/<name>"]
     assert all(f["status"] == 200 and f["ms"] >= 0 for f in fields)
     assert fields[0]["keyword"] == "recur" and fields[1]["choice"] == "welcome"
-    assert (fields[2]["menu"], fields[2]["outcome"]) == ("about", "answer") and (fields[3]["menu"], fields[3]["choice"]) == ("main", "about")
+    assert (fields[2]["menu"], fields[2]["outcome"]) == ("about", "answer")
+    assert (fields[3]["menu"], fields[3]["choice"]) == ("main", "about")
