@@ -74,15 +74,29 @@ class NumberHasher:
         canonical = normalise(number, self.region) or number.strip()
         return hmac.new(self._old_key, canonical.encode(), hashlib.sha256).hexdigest()
 
-    def __call__(self, number: str | None) -> str | None:
+    def __call__(self, number: str | None) -> NumberHash | None:
         """Keyed hash of the normalised number (or of the raw text if it is not a phone number)."""
         if not number:
             return None
-        return self.keyed(normalise(number, self.region) or number.strip())
+        canonical = normalise(number, self.region)
+        return NumberHash(self.keyed(canonical or number.strip()), canonical is not None)
 
     def keyed(self, canonical: str) -> str:
         """Keyed hash of text used as is: a number already normalised, or a reference such as a CallSid."""
         return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+class NumberHash(str):
+    """A keyed hash (a str like any other), which knows whether it is a phone number's or raw text's.
+
+    Usage events hold a hash only for a phone number (usage.py): with this, a route that hashed the
+    sender already hands the hash on, instead of the number being normalised and hashed again.
+    """
+
+    def __new__(cls, value: str, is_number: bool):
+        made = super().__new__(cls, value)
+        made.is_number = is_number
+        return made
 
 
 def mask(number: str | None) -> str:

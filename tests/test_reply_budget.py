@@ -178,3 +178,32 @@ def test_an_auto_responder_gets_no_more_replies_while_the_database_is_away(make_
     robot = Texter(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, sender="+16175550134", to=OUR_NUMBER)
     replies = [robot.send("Thanks! We got your message.") for _ in range(10)]
     assert all(replies[:3]) and replies[3:] == [[]] * 7
+
+
+def test_the_database_counts_every_sequence_as_the_process_memory_does(storage):
+    """One statement counts a text's loop, day, hour and line at once, and one takes off what the rules
+    say never counted: 600 random texts from 4 senders in bursts an hour apart, over every budget, decided and counted exactly as
+    MemoryCounts (one counter at a time, in this process) decides and counts them."""
+    import random
+
+    rules = Budget(hour=5, day=8, loop_repeats=2, loop_minutes=10, line_per_minute=20)
+    database = ReplyBudget(storage, rules)
+    memory = ReplyBudget(storage, rules)
+    chance = random.Random(14)
+    start = NOW
+    seen: set = set()
+    at = start
+    for n in range(600):
+        at += timedelta(minutes=61) if n % 60 == 59 else timedelta(seconds=2)  # bursts, and each hour's budget again
+        sender = chance.choice(["a", "b", "c", "d", None])
+        repeat = chance.choice([None, f"{sender}-same", f"{sender}-{n}"]) if sender else None
+        compliance = chance.random() < 0.1
+        expected = memory.memory.run(lambda counts: memory._decide(counts, sender, repeat, at, compliance))  # noqa: B023
+        assert database.check(sender, repeat, at, compliance) == expected, n
+        seen.add((str(expected.verdict), expected.reason))
+    with storage.engine.connect() as conn:
+        stored = {(r.scope, r.subject, r.window_start): r.count for r in conn.execute(reply_counters.select())}
+    assert stored == {key: count for key, count in memory.memory._counts.items() if count or key in stored}
+    every = {("reply", "ok"), ("silent", "loop"), ("silent", "line")}
+    every |= {(verdict, budget) for verdict in ("notice", "silent") for budget in ("hour", "day")}
+    assert seen == every  # every rule was met, and each the same way

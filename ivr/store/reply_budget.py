@@ -14,9 +14,12 @@ every instance agrees on them without talking to each other):
 HELP and the crisis text count against the line's minute only: HELP must answer anyone (CTIA), and
 the crisis text is the safety net. STOP and START never come here: they are always recorded.
 
-Each counter is one ``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count`` (SQLite
-3.35+ and PostgreSQL): atomic, so concurrent requests and several instances on one PostgreSQL agree,
-and a restart forgets nothing. Subjects are keyed hashes (privacy.py): never a number, never words.
+A text's counters are added in one ``INSERT ... VALUES (...), (...) ON CONFLICT DO UPDATE SET count =
+count + 1 RETURNING scope, count`` (SQLite 3.35+ and PostgreSQL), then the counts that the rules above
+say do not apply (a budget spent before them) are taken off again by one ``UPDATE``, in the same
+transaction: atomic, so concurrent requests and several instances on one PostgreSQL agree, and a
+restart forgets nothing. One statement, not one per counter, because a text's counts were most of
+its cost (4 statements, about half of a text's time in-process). Subjects are keyed hashes (privacy.py): never a number, never words.
 If the database cannot count (down, another process's lock held past 0.5 s, or this process's own
 counts queued past 2 s), the process counts in memory
 until it can: each process then keeps its own budgets. A budget of 0 switches that budget off.
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -98,20 +101,26 @@ class _LineFull(Exception):
     """The line's minute is spent: the counts of this text are to be undone."""
 
 
-_ADD_ONE: dict = {}  # by dialect: the counter's upsert, built once (built per count, it cost more than running it)
+_ADD: dict = {}  # by dialect and scopes: the counters' upsert, built once (built per count, it cost more than running it)
 
 
-def _add_one(dialect_insert):
-    statement = _ADD_ONE.get(dialect_insert)
+def _add_all(dialect_insert, scopes: tuple[str, ...]):
+    statement = _ADD.get((dialect_insert, scopes))
     if statement is None:
-        values = {"scope": bindparam("scope"), "subject": bindparam("subject"), "window_start": bindparam("start"), "count": 1}
-        statement = _ADD_ONE[dialect_insert] = (
+        rows = [
+            {"scope": scope, "subject": bindparam(f"subject_{n}"), "window_start": bindparam(f"start_{n}"), "count": 1}
+            for n, scope in enumerate(scopes)
+        ]
+        statement = _ADD[(dialect_insert, scopes)] = (
             dialect_insert(reply_counters)
-            .values(**values)
+            .values(rows)
             .on_conflict_do_update(index_elements=["scope", "subject", "window_start"], set_={"count": reply_counters.c.count + 1})
-            .returning(reply_counters.c.count)
+            .returning(reply_counters.c.scope, reply_counters.c.count)
         )
     return statement
+
+
+Key = tuple[str, str, int]  # scope, subject, window start
 
 
 class _DatabaseCounts:
@@ -121,13 +130,16 @@ class _DatabaseCounts:
         self.conn = conn
         self.insert = dialect_insert
 
-    def add(self, scope: str, subject: str, start: int) -> int:
-        """Add one to a counter and return its new count, atomically."""
-        return self.conn.execute(_add_one(self.insert), {"scope": scope, "subject": subject, "start": start}).scalar_one()
+    def add_all(self, keys: list[Key]) -> dict[str, int]:
+        """Add one to each counter (at most one per scope) and return each scope's new count, atomically."""
+        params = {}
+        for n, (_, subject, start) in enumerate(keys):
+            params[f"subject_{n}"], params[f"start_{n}"] = subject, start
+        return dict(self.conn.execute(_add_all(self.insert, tuple(k[0] for k in keys)), params).all())
 
-    def sub(self, scope: str, subject: str, start: int) -> None:
-        keys = reply_counters.c.scope == scope, reply_counters.c.subject == subject, reply_counters.c.window_start == start
-        self.conn.execute(update(reply_counters).where(*keys).values(count=reply_counters.c.count - 1))
+    def sub_all(self, keys: list[Key]) -> None:
+        rows = [and_(reply_counters.c.scope == a, reply_counters.c.subject == b, reply_counters.c.window_start == c) for a, b, c in keys]
+        self.conn.execute(update(reply_counters).where(or_(*rows)).values(count=reply_counters.c.count - 1))
 
 
 class MemoryCounts:
@@ -152,10 +164,17 @@ class MemoryCounts:
         self._undo.append(key)
         return count
 
+    def add_all(self, keys: list[Key]) -> dict[str, int]:
+        return {key[0]: self.add(*key) for key in keys}
+
     def sub(self, scope: str, subject: str, start: int) -> None:
         key = (scope, subject, start)
         if key in self._counts:
             self._counts[key] -= 1
+
+    def sub_all(self, keys: list[Key]) -> None:
+        for key in keys:
+            self.sub(*key)
 
     def run(self, decide) -> Decision:
         """``decide(self)`` under this process's lock; the line's minute spent undoes its counts."""
@@ -228,33 +247,47 @@ class ReplyBudget:
                 return Decision(Verdict.SILENT, "line")
 
     def _decide(self, counts, sender: str | None, repeat: str | None, now: datetime, compliance: bool) -> Decision:
+        """Count every counter of this text at once, then apply the rules in order (loop, day, hour, line);
+        the counters after the rule that stops the text are taken off again, as if never counted."""
         b = self.budget
-        decision = OK
+        keys: dict[str, Key] = {}
         if sender is not None and not compliance:
-            decision = self._sender(counts, sender, repeat, now)
-            if decision.verdict is Verdict.SILENT:
-                return decision  # the counts stay: this sender's window goes on counting
-        if b.line_per_minute and counts.add("line", LINE_SUBJECT, window(now, MINUTE)) > b.line_per_minute:
-            raise _LineFull
+            if b.loop_repeats and repeat is not None:
+                keys["loop"] = ("loop", repeat, window(now, b.loop_minutes * MINUTE))
+            if b.day:
+                keys["day"] = ("day", sender, window(now, DAY))
+            if b.hour:
+                keys["hour"] = ("hour", sender, window(now, HOUR))
+        if b.line_per_minute:
+            keys["line"] = ("line", LINE_SUBJECT, window(now, MINUTE))
+        if not keys:
+            return OK
+        count = counts.add_all(list(keys.values()))
+        decision, undo = self._rules(count, keys)
+        if undo:
+            counts.sub_all([keys[scope] for scope in undo])
         return decision
 
-    def _sender(self, counts, sender: str, repeat: str | None, now: datetime) -> Decision:
+    def _rules(self, count: dict[str, int], keys: dict) -> tuple[Decision, list[str]]:
+        """The decision, and the scopes whose count of this text is to be taken off."""
         b = self.budget
-        if b.loop_repeats and repeat is not None:
-            if counts.add("loop", repeat, window(now, b.loop_minutes * MINUTE)) > b.loop_repeats:
-                return Decision(Verdict.SILENT, "loop")
+        after = [scope for scope in ("day", "hour", "line") if scope in keys]
+        if "loop" in keys and count["loop"] > b.loop_repeats:
+            return Decision(Verdict.SILENT, "loop"), after  # the loop's count stays: its window goes on counting
         # The day first, then the hour: a text the hour refuses is taken off the day again, so the day
         # counts replies (and its own notice), and a sender whose day is spent hears nothing of the hour.
-        day = b.day and counts.add("day", sender, window(now, DAY))
-        if day > b.day:
-            return Decision(Verdict.NOTICE, "day", "limit_day") if day == b.day + 1 else Decision(Verdict.SILENT, "day")
-        if b.hour:
-            hour = counts.add("hour", sender, window(now, HOUR))
-            if hour > b.hour:
-                if b.day:
-                    counts.sub("day", sender, window(now, DAY))
-                return Decision(Verdict.NOTICE, "hour", "limit_hour") if hour == b.hour + 1 else Decision(Verdict.SILENT, "hour")
-        return OK
+        decision, undo = OK, []
+        if "day" in keys and count["day"] > b.day:
+            decision = Decision(Verdict.NOTICE, "day", "limit_day") if count["day"] == b.day + 1 else Decision(Verdict.SILENT, "day")
+            undo = [scope for scope in ("hour",) if scope in keys]
+        elif "hour" in keys and count["hour"] > b.hour:
+            decision = Decision(Verdict.NOTICE, "hour", "limit_hour") if count["hour"] == b.hour + 1 else Decision(Verdict.SILENT, "hour")
+            undo = [scope for scope in ("day",) if scope in keys]
+        if decision.verdict is Verdict.SILENT:
+            return decision, undo + [scope for scope in ("line",) if scope in keys]  # silence costs the line nothing
+        if "line" in keys and count["line"] > b.line_per_minute:  # a reply or a notice: both are texts the line pays for
+            raise _LineFull  # nothing this sender did: every count of this text is undone (the transaction)
+        return decision, undo
 
     def count(self, scope: str, subject: str, start: int) -> int:
         """A counter's value (0 when absent): for reports and tests."""
