@@ -35,9 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, bindparam, or_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import TextClause, and_, or_, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.store.storage import DATABASE_WAIT_SECONDS, reply_counters
@@ -101,21 +99,22 @@ class _LineFull(Exception):
     """The line's minute is spent: the counts of this text are to be undone."""
 
 
-_ADD: dict = {}  # by dialect and scopes: the counters' upsert, built once (built per count, it cost more than running it)
+_ADD: dict[int, TextClause] = {}  # by number of counters: the upsert, built once
 
 
-def _add_all(dialect_insert, scopes: tuple[str, ...]):
-    statement = _ADD.get((dialect_insert, scopes))
+def _add_all(count: int) -> TextClause:
+    """The upsert of ``count`` counters, as SQL text: the same on SQLite and PostgreSQL.
+
+    Text, not SQLAlchemy's insert().values([...]): a multi-row VALUES is compiled again on every run
+    (SQLAlchemy does not cache it), 1.2 ms a text; as text, 0.1 ms.
+    """
+    statement = _ADD.get(count)
     if statement is None:
-        rows = [
-            {"scope": scope, "subject": bindparam(f"subject_{n}"), "window_start": bindparam(f"start_{n}"), "count": 1}
-            for n, scope in enumerate(scopes)
-        ]
-        statement = _ADD[(dialect_insert, scopes)] = (
-            dialect_insert(reply_counters)
-            .values(rows)
-            .on_conflict_do_update(index_elements=["scope", "subject", "window_start"], set_={"count": reply_counters.c.count + 1})
-            .returning(reply_counters.c.scope, reply_counters.c.count)
+        rows = ", ".join(f"(:scope_{n}, :subject_{n}, :start_{n}, 1)" for n in range(count))
+        statement = _ADD[count] = text(
+            f"INSERT INTO {reply_counters.name} (scope, subject, window_start, count) VALUES {rows} "
+            f"ON CONFLICT (scope, subject, window_start) DO UPDATE SET count = {reply_counters.name}.count + 1 "
+            "RETURNING scope, count"
         )
     return statement
 
@@ -126,16 +125,15 @@ Key = tuple[str, str, int]  # scope, subject, window start
 class _DatabaseCounts:
     """Counters in reply_counters, inside one transaction."""
 
-    def __init__(self, conn, dialect_insert):
+    def __init__(self, conn):
         self.conn = conn
-        self.insert = dialect_insert
 
     def add_all(self, keys: list[Key]) -> dict[str, int]:
         """Add one to each counter (at most one per scope) and return each scope's new count, atomically."""
         params = {}
-        for n, (_, subject, start) in enumerate(keys):
-            params[f"subject_{n}"], params[f"start_{n}"] = subject, start
-        return dict(self.conn.execute(_add_all(self.insert, tuple(k[0] for k in keys)), params).all())
+        for n, (scope, subject, start) in enumerate(keys):
+            params[f"scope_{n}"], params[f"subject_{n}"], params[f"start_{n}"] = scope, subject, start
+        return dict(self.conn.execute(_add_all(len(keys)), params).all())
 
     def sub_all(self, keys: list[Key]) -> None:
         rows = [and_(reply_counters.c.scope == a, reply_counters.c.subject == b, reply_counters.c.window_start == c) for a, b, c in keys]
@@ -195,7 +193,6 @@ class ReplyBudget:
         self.engine = storage.engine
         self.budget = budget
         sqlite = self.engine.dialect.name == "sqlite"
-        self._insert = sqlite_insert if sqlite else postgresql_insert
         self._one_writer = threading.Lock() if sqlite else None
         self.memory = MemoryCounts()
 
@@ -241,7 +238,7 @@ class ReplyBudget:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = {COUNT_WAIT_MS}")
             try:
-                return decide(_DatabaseCounts(conn, self._insert))
+                return decide(_DatabaseCounts(conn))
             except _LineFull:
                 transaction.rollback()  # nothing this sender did: their counts of this text are undone
                 return Decision(Verdict.SILENT, "line")
