@@ -48,6 +48,14 @@ def _float(env: dict, name: str, default: float, minimum: float = 0.0) -> float:
     return value
 
 
+def _confidence(env: dict, name: str, default: float) -> float:
+    """A share of Twilio's speech Confidence, 0 (act on any words) to 1."""
+    value = _float(env, name, default)
+    if value > 1:
+        raise ConfigError(f"{name}={env.get(name, '').strip()!r}: must be from 0 to 1, as Twilio's Confidence")
+    return value
+
+
 def _bool(env: dict, name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -80,6 +88,7 @@ class Settings:
     speech_rate: str = "90%"
     gather_timeout: int = 6
     silence_tries: int = 3
+    speech_confidence: float = 0.4  # IVR_SPEECH_CONFIDENCE: below it, speech never transfers or texts
     dial_timeout: int = 30
     rest_timeout: float = 4.0
     answer_within: float = 10.0  # seconds from a webhook's start to its answer, whatever the database and Twilio do
@@ -210,6 +219,7 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         speech_rate=rate,
         gather_timeout=_int(env, "IVR_GATHER_TIMEOUT", 6, 1),
         silence_tries=_int(env, "IVR_SILENCE_TRIES", 3, 1),
+        speech_confidence=_confidence(env, "IVR_SPEECH_CONFIDENCE", 0.4),
         dial_timeout=_int(env, "IVR_DIAL_TIMEOUT", 30, 5),
         rest_timeout=_float(env, "IVR_REST_TIMEOUT", 4.0, 0.5),
         answer_within=_float(env, "IVR_ANSWER_WITHIN", 10.0, 2.0),

@@ -145,7 +145,7 @@ def describe(channel: str, endpoint: str | None, view_args: dict | None, notes: 
             event.update(event="language", topic=chosen, outcome=None, language=chosen)
         elif kind.startswith("text_"):
             event.update(event="text", topic="numbers", outcome=kind.removeprefix("text_"))
-        elif kind == "not_a_choice":
+        elif kind in ("not_a_choice", "asked_again", "unsure"):  # the same menu again: "what?", or speech too unsure to act on
             event.update(event="menu", topic=notes.get("menu"))
         elif kind == "menu":
             event.update(event="menu")

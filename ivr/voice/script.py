@@ -105,6 +105,13 @@ def _plain(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", "".join(c for c in decomposed if not unicodedata.combining(c))).split())
 
 
+# A call's text state (where "text me" stands), for the menus: None, a text may go; TEXT_OFF, the caller
+# ID is one the line cannot text (text_me.refused_before_sending, known from every request's From, so it
+# need not travel); TEXT_TOLD, the caller heard so earlier in the call (travels in the URLs, ?text=told).
+# Either way the menus offer no text (README "What a caller gets"); after TEXT_TOLD, the text key is short.
+TEXT_OFF = "off"
+TEXT_TOLD = "told"
+
 # Outcomes where no text will ever come: the numbers are read twice (time to find a pen).
 ONLY_ALOUD = (
     TextOutcome.CANNOT_RECEIVE,
@@ -212,13 +219,17 @@ class VoiceScript:
         """This language's offer, in its own voice: "Para español, oprima 9"."""
         return self.said("language_offer", offers=key, key=self._key_name(key))
 
-    def menu_said(self, name: str, heading: bool = True, offer: bool = True, skip: str | None = None) -> list[Said]:
+    def menu_said(self, name: str, heading: bool = True, offer: bool = True, skip: str | None = None, no_text: bool = False) -> list[Said]:
         """The menu's heading, its choices, the always keys it does not offer; the main menu ends with the
         language offers (``offer``). ``skip``: a choice not offered (the line whose transfer just failed);
-        its key still works."""
+        ``no_text``: no offer of a text this call cannot get. Their keys still work."""
         offered = self.content.menus[name]
         said = [self.said(f"menus.{name}")] if heading and self.words["menus"].get(name) else []
-        said += [self.said(self._choice_key(t), offers=k, key=self._key_name(k)) for k, t in offered.items() if t != skip]
+        said += [
+            self.said(self._choice_key(t), offers=k, key=self._key_name(k))
+            for k, t in offered.items()
+            if t != skip and not (no_text and self.content.kind(t) is Kind.TEXT)
+        ]
         for key, target in self.content.always.items():
             if target in offered.values() or (target == "main" and name == "main"):
                 continue
@@ -248,6 +259,7 @@ class VoiceScript:
         lead: tuple[str, ...] = (),
         opening: bool = False,
         skip: str | None = None,
+        no_text: bool = False,
     ) -> Plan:
         """``lead`` is said first, keys only; ``before`` opens the menu. ``opening``: the call's first words, the
         language offers first. A re-prompt (after a silence, or a key that is no choice) says no language
@@ -255,7 +267,7 @@ class VoiceScript:
         only delays the choices; its key (9) and the language's name still work there."""
         if tries >= self.silence_tries:
             return Plan((("plain", (self.said("silence_goodbye"),)),), "hangup")
-        reprompt = bool(tries) or "not_a_choice" in before
+        reprompt = bool(tries) or "not_a_choice" in before or "not_sure" in before
         blocks: list[Block] = []
         if lead:
             blocks.append(("keys", tuple(self.said(k) for k in lead)))
@@ -263,9 +275,16 @@ class VoiceScript:
         if tries:
             before = ("silence_warning", *before)
         said += [self.said(k) for k in before]
-        said += self.menu_said(name, heading="welcome" not in before, offer=not reprompt, skip=skip)  # the welcome says what this is
+        said += self.menu_said(
+            name, heading="welcome" not in before, offer=not reprompt, skip=skip, no_text=no_text
+        )  # the welcome says what this is
         blocks.append(("menu", tuple(said)))
         return Plan(tuple(blocks), "redirect")
+
+    @staticmethod
+    def carried(text: str | None) -> str | None:
+        """What of the text state travels in the URLs: only TEXT_TOLD (TEXT_OFF is known again from From)."""
+        return TEXT_TOLD if text == TEXT_TOLD else None
 
     def plan_transfer(self, contact: str) -> Plan:
         return Plan((("plain", (self.said(f"transfer.connecting.{contact}"),)),), "dial")
@@ -350,6 +369,7 @@ class VoiceScript:
         lead: tuple[str, ...] = (),
         contact: str | None = None,
         welcome: bool = False,
+        text: str | None = None,
     ) -> XML:
         """``lead`` (keys: dotted voice.yaml keys) is said first, keys only; ``before`` opens the menu.
 
@@ -357,20 +377,22 @@ class VoiceScript:
         anyway, or whose transfer just failed, not offered again first). ``welcome``: the call's first
         words, the other languages offered first; it does not travel on, since what follows the welcome
         is a re-prompt or another menu, never the welcome again. A key pressed during ``lead`` is posted
-        to the same URL as one pressed at the menu, so it does the same.
+        to the same URL as one pressed at the menu, so it does the same. ``text``: the call's text state
+        (TEXT_OFF, TEXT_TOLD: no text offered).
         """
         skip = contact if name == "after_failed_transfer" else None
-        plan = self.plan_menu(name, tries, before, lead, opening=welcome and bool(self.offers), skip=skip)
+        plan = self.plan_menu(name, tries, before, lead, opening=welcome and bool(self.offers), skip=skip, no_text=text is not None)
         # tries travels on: speech that holds no words counts as one more silence (voice.choose)
-        action = self.url("choose", name, answer=answer, contact=contact, tries=tries)
-        redirect = self.url("menu", name, tries=tries + 1, answer=answer, contact=contact)
+        told = self.carried(text)
+        action = self.url("choose", name, answer=answer, contact=contact, tries=tries, text=told)
+        redirect = self.url("menu", name, tries=tries + 1, answer=answer, contact=contact, text=told)
         return self.render(plan, name, action, redirect)
 
-    def answer(self, name: str, before: tuple[str, ...] = ()) -> XML:
-        return self.menu("after_answer", answer=name, before=before, lead=(f"answers.{name}",))
+    def answer(self, name: str, before: tuple[str, ...] = (), text: str | None = None) -> XML:
+        return self.menu("after_answer", answer=name, before=before, lead=(f"answers.{name}",), text=text)
 
-    def welcome(self, offer: bool = True) -> XML:
-        return self.menu("main", before=("welcome",), welcome=offer and bool(self.offers))
+    def welcome(self, offer: bool = True, text: str | None = None) -> XML:
+        return self.menu("main", before=("welcome",), welcome=offer and bool(self.offers), text=text)
 
     def language_for(self, key: str | None) -> VoiceScript | None:
         """The other language a key chooses (9), at any menu."""
@@ -385,15 +407,15 @@ class VoiceScript:
                 return other
         return None
 
-    def switched_to(self, menu: str, answer: str | None, contact: str | None) -> XML:
+    def switched_to(self, menu: str, answer: str | None, contact: str | None, text: str | None = None) -> XML:
         """Where a caller lands in this language when they choose it at ``menu`` of another."""
         if menu == "main":
-            return self.welcome(offer=False)  # the welcome, in words they understand
+            return self.welcome(offer=False, text=text)  # the welcome, in words they understand
         if menu == "after_answer" and answer:
-            return self.answer(answer)  # the answer they were hearing, again, in this language
+            return self.answer(answer, text=text)  # the answer they were hearing, again, in this language
         if menu == "closed" and contact:
-            return self.closed(contact)  # that it is closed and when it opens, in words they understand
-        return self.menu(menu, answer=answer, contact=contact)
+            return self.closed(contact, text=text)  # that it is closed and when it opens, in words they understand
+        return self.menu(menu, answer=answer, contact=contact, text=text)
 
     def error(self) -> XML:
         return self.menu("main", before=("error",))
@@ -415,9 +437,15 @@ class VoiceScript:
         return lead
 
     @cache
-    def text_outcome(self, outcome: TextOutcome) -> XML:
-        """What the caller hears after asking for the numbers by text, then the main menu."""
-        return self.menu("main", lead=self.text_outcome_lead(outcome))
+    def text_outcome(self, outcome: TextOutcome, text: str | None = None) -> XML:
+        """What the caller hears after asking for the numbers by text, then the main menu. After an
+        outcome that no text will follow in this call (ONLY_ALOUD), the menus offer no text again."""
+        return self.menu("main", lead=self.text_outcome_lead(outcome), text=TEXT_TOLD if outcome in ONLY_ALOUD else text)
+
+    def text_refused_again(self) -> XML:
+        """The text key again, after this call heard that no text can reach it: one short sentence, not the
+        numbers twice more (they were read twice already), then the main menu."""
+        return self.menu("main", lead=("text.cannot_again",), text=TEXT_TOLD)
 
     def plan_text_wait(self, first: bool = True) -> Plan:
         return Plan((("keys", (self.said("text.one_moment"),) if first else ()),), "redirect")
@@ -441,12 +469,12 @@ class VoiceScript:
         response.redirect(url, method="POST")
         return response.to_xml().encode()
 
-    def closed(self, contact: str, told: bool = False) -> XML:
+    def closed(self, contact: str, told: bool = False, text: str | None = None) -> XML:
         """The line is outside its hours: say when it is open, offer the text or connecting anyway.
 
         ``told``: the key's own words at the menu said the line is closed (said_closed_at): then
         transfer.hours.<contact>, its hours without "closed" a second time, when voice.yaml has it."""
-        return self.menu("closed", contact=contact, lead=(self._closed_lead(contact, told),))
+        return self.menu("closed", contact=contact, lead=(self._closed_lead(contact, told),), text=text)
 
     def _closed_lead(self, contact: str, told: bool) -> str:
         hours = f"transfer.hours.{contact}"
@@ -461,31 +489,32 @@ class VoiceScript:
             return self._choice_key(target).startswith("choices_closed.")
         return target in self.content.always.values() and not (menu == "closed" and self.content.kind(target) is Kind.TRANSFER)
 
-    def transfer(self, contact: str, caller_id: str | None) -> XML:
+    def transfer(self, contact: str, caller_id: str | None, text: str | None = None) -> XML:
         response = VoiceResponse()
         self._append(response, self.plan_transfer(contact).blocks[0][1])
         dial = Dial(
             caller_id=caller_id,
             timeout=self.dial_timeout,
-            action=self.url("transfer", contact + "/done"),
+            action=self.url("transfer", contact + "/done", text=self.carried(text)),
             method="POST",
         )
         dial.number(self.content.contacts[contact].phone)
         response.append(dial)
         return response.to_xml().encode()
 
-    def transfer_failed_lead(self, status: DialOutcome) -> tuple[str, ...]:
-        return (f"transfer.{status}", "transfer.offer")
+    def transfer_failed_lead(self, status: DialOutcome, no_text: bool = False) -> tuple[str, ...]:
+        return (f"transfer.{status}", "transfer.offer_no_text" if no_text else "transfer.offer")
 
     @cache
-    def transfer_done(self, status: DialOutcome, contact: str | None = None) -> XML:
+    def transfer_done(self, status: DialOutcome, contact: str | None = None, text: str | None = None) -> XML:
         """``status``: already mapped from Twilio's DialCallStatus, so the cache holds five entries a contact at most.
 
         After a failed transfer the menu does not offer ``contact`` (the line just busy or unanswered)
         again: the other line comes first (its key still works); ``contact`` travels in its URLs."""
         if status is DialOutcome.COMPLETED:
             return self.render(Plan((("plain", (self.said("goodbye"),)),), "hangup"))
-        return self.menu("after_failed_transfer", lead=self.transfer_failed_lead(status), contact=contact)
+        lead = self.transfer_failed_lead(status, no_text=text is not None)
+        return self.menu("after_failed_transfer", lead=lead, contact=contact, text=text)
 
     # --- the safety net ------------------------------------------------------------------------------
     def plan_crisis(self) -> Plan:
@@ -494,13 +523,13 @@ class VoiceScript:
         return Plan((("menu", said),), "redirect")
 
     @cache
-    def crisis(self, back_to: str, answer: str | None = None, contact: str | None = None) -> XML:
+    def crisis(self, back_to: str, answer: str | None = None, contact: str | None = None, text: str | None = None) -> XML:
         """The crisis message and the one key that connects to the lifeline now; then the menu the caller was at.
 
         Said inside a <Gather>, so a key cuts it short; the "always" keys still work (webhooks.crisis);
         silence goes back to the menu ``back_to``, as before.
         """
-        context = {"answer": answer, "contact": contact}
+        context = {"answer": answer, "contact": contact, "text": self.carried(text)}
         return self.render(self.plan_crisis(), back_to, self.url("crisis", back_to, **context), self.url("menu", back_to, **context))
 
     def crisis_transfer(self, caller_id: str | None) -> XML:
@@ -594,6 +623,9 @@ class VoiceScript:
             for tries in range(self.silence_tries + 1):
                 yield f"menus.{name}", self.plan_menu(name, tries=tries)
             yield f"menus.{name}", self.plan_menu(name, before=("not_a_choice",))
+            yield f"menus.{name}", self.plan_menu(name, before=("not_sure",))
+            if any(self.content.kind(t) is Kind.TEXT for t in self.content.menus[name].values()):
+                yield f"menus.{name}", self.plan_menu(name, no_text=True)  # a call that cannot be texted: no text offered
         if self.all_hours_closed.closed_now:  # the same menus after hours: "0 at any time" says what 0 does then
             yield "welcome", self.all_hours_closed.plan_menu("main", before=("welcome",), opening=bool(self.offers))
             for name in self.content.menus:
@@ -609,8 +641,10 @@ class VoiceScript:
         for outcome in TextOutcome:
             yield f"text.{outcome}", self.plan_menu("main", lead=self.text_outcome_lead(outcome))
         yield "text.one_moment", self.plan_text_wait()
+        yield "text.cannot_again", self.plan_menu("main", lead=("text.cannot_again",), no_text=True)
         for status in (s for s in DialOutcome if s is not DialOutcome.COMPLETED):
             yield f"transfer.{status}", self.plan_menu("after_failed_transfer", lead=self.transfer_failed_lead(status))
+            yield f"transfer.{status}", self.plan_menu("after_failed_transfer", lead=self.transfer_failed_lead(status, True), no_text=True)
         yield "goodbye", Plan((("plain", (self.said("goodbye"),)),), "hangup")
         yield "fallback", self.plan_fallback()
         if self.all_hours_closed.closed_now:
@@ -636,6 +670,7 @@ class VoiceScript:
             for tries in range(self.silence_tries + 1):
                 render(f"menus.{name}", self.menu(name, tries=tries))
             render(f"menus.{name}", self.menu(name, before=("not_a_choice",)))
+            render(f"menus.{name}", self.menu(name, before=("not_sure",)))
             render(f"menus.{name}", self.all_hours_closed.menu(name))
         render("welcome", self.all_hours_closed.welcome())
         for name in self.content.answers:
@@ -650,10 +685,12 @@ class VoiceScript:
         for outcome in TextOutcome:
             render(f"text.{outcome}", self.text_outcome(outcome))
         render("text.one_moment", self.text_wait("ticket", 0))
+        render("text.cannot_again", self.text_refused_again())
         for status in DialOutcome:
             render("transfer", self.transfer_done(status))
             for contact in self.content.contacts:
                 render("transfer", self.transfer_done(status, contact))
+                render("transfer", self.transfer_done(status, contact, TEXT_TOLD))
             render("crisis", self.crisis_transfer_done(status))
         render("crisis", self.crisis("main"))
         render("crisis", self.crisis_transfer(None))

@@ -102,13 +102,12 @@ def _text(
     if answer_by - time.perf_counter() - RECORD_RESERVE_SECONDS < SHORTEST_SEND_SECONDS:  # waited its turn too long: nothing taken
         log.warning("text_me outcome=temporary reason=queued_too_long")
         return TextOutcome.TEMPORARY
-    to = normalise(caller, settings.default_region)
-    if to is None:
-        return TextOutcome.UNUSABLE_NUMBER if unusable(caller, settings.default_region) else TextOutcome.NO_CALLER_ID
-    refused = text_gate.refusal(to, text_gate.regions(line))
+    refused = refused_before_sending(line, caller)
     if refused is not None:
-        log.warning("text_me outcome=%s", refused)  # never the number: its type or country is the reason
+        if refused in (TextOutcome.ABROAD, TextOutcome.NOT_MOBILE):
+            log.warning("text_me outcome=%s", refused)  # never the number: its type or country is the reason
         return refused
+    to = normalise(caller, settings.default_region)
     from_ = normalise(called, settings.default_region)
     if from_ is None:
         return TextOutcome.TEMPORARY
@@ -133,6 +132,17 @@ def _text(
     if sending is not None:
         sending.set()
     return _send(line, number_hash, to, from_, channel, lang, number_line, status_callback, answer_by, ref)
+
+
+def refused_before_sending(line, caller: str | None) -> TextOutcome | None:
+    """Why ``caller`` (From, as Twilio sent it) can never be texted, known without a database or Twilio:
+    withheld, not a number in use, abroad or not a mobile; None when a text may go. The voice menus ask
+    it at every request too, so a call that cannot be texted is never offered one."""
+    region = line.settings.default_region
+    to = normalise(caller, region)
+    if to is None:
+        return TextOutcome.UNUSABLE_NUMBER if unusable(caller, region) else TextOutcome.NO_CALLER_ID
+    return text_gate.refusal(to, text_gate.regions(line))
 
 
 def _send(line, number_hash, to, from_, channel, lang, number_line, status_callback, answer_by: float, ref=None) -> TextOutcome:

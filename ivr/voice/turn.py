@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_TRIES = 99
+TEXT_TOLD = "told"  # ?text=told: this call was told its phone cannot be texted (the menus offer no text)
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Turn:
     caller: str | None = None  # From, as Twilio sent it: the number to text, never logged
     called: str | None = None  # To: our number, the caller ID of a transfer
     call: str | None = None  # CallSid: what a "text me" ticket is tied to
+    confidence: float | None = None  # Twilio's Confidence (0.0-1.0) for SpeechResult; None when it sent none
+    text: str | None = None  # TEXT_TOLD when the caller heard, earlier in this call, that no text can reach them
 
     @classmethod
     def parse(cls, args, form, answers, contacts) -> Turn:
@@ -37,12 +40,20 @@ class Turn:
             caller=_get(form, "From"),
             called=_get(form, "To"),
             call=_get(form, "CallSid"),
+            confidence=_confidence(_get(form, "Confidence")),
+            text=TEXT_TOLD if _get(args, "text") == TEXT_TOLD else None,
         )
 
     @property
     def heard_nothing(self) -> bool:
         """No key and no words: as silence, so the goodbye still comes after enough of them."""
         return not self.digits and not self.speech
+
+    def unsure(self, threshold: float) -> bool:
+        """Words Twilio itself doubts (Confidence below ``threshold``): too weak a guess to text or
+        transfer on. Keys are never unsure; no Confidence at all (Twilio does not always send it) is
+        taken as sure, since there is nothing better to go on."""
+        return bool(self.speech) and not self.digits and self.confidence is not None and self.confidence < threshold
 
     @property
     def input(self) -> str:
@@ -51,7 +62,15 @@ class Turn:
     @property
     def context(self) -> dict:
         """What travels on in the next menu's URLs."""
-        return {"answer": self.answer, "contact": self.contact}
+        return {"answer": self.answer, "contact": self.contact, "text": self.text}
+
+
+def _confidence(raw: str | None) -> float | None:
+    try:
+        value = float((raw or "").strip()[:20])
+    except ValueError:
+        return None
+    return value if 0.0 <= value <= 1.0 else None
 
 
 def _tries(raw: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from rapidfuzz import fuzz, process, utils
 
@@ -21,6 +22,12 @@ def _score(spoken: str, phrase: str, **_kwargs) -> float:
     return 0.6 * fuzz.token_set_ratio(spoken, phrase) + 0.4 * fuzz.ratio(spoken, phrase) + (QUESTION_BONUS if same_start else 0)
 
 
+def _fold(text: str) -> str:
+    """Lower case, no accents or punctuation: "¿Cómo?" and "como" are the same question."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return " ".join(re.sub(r"[^\w\s]", " ", "".join(c for c in decomposed if not unicodedata.combining(c))).split())
+
+
 def _says_enough_of(spoken: str, phrase: str) -> bool:
     """Two of the phrase's words were said, or all of a one-word phrase."""
     words = phrase.split()
@@ -31,7 +38,7 @@ class Understander:
     """Matches speech for one language against the phrases in its voice.yaml."""
 
     def __init__(self, words: dict, known: set[str] | None = None, transfers: frozenset[str] = frozenset()):
-        """``words``: the language's voice.yaml (phrases, key_words, key_prefixes, ignore_words).
+        """``words``: the language's voice.yaml (phrases, key_words, key_prefixes, ignore_words, question_words).
 
         ``known``: the targets this deployment has (None: all); phrases for others (the clinic's own
         contact when none is configured) are left out, so they are neither heard nor hinted.
@@ -41,6 +48,10 @@ class Understander:
         """
         self.ignore = {utils.default_process(w) for w in words.get("ignore_words") or []}
         self.prefixes = {utils.default_process(w) for w in words.get("key_prefixes") or []}
+        # "What?", "¿Cómo?", "pardon?": the caller did not catch the menu. Longest first, so "what was that"
+        # is taken out whole before "what".
+        self.questions = sorted({_fold(w) for w in words.get("question_words") or []} - {""}, key=len, reverse=True)
+        self._ignore_folded = {_fold(w) for w in words.get("ignore_words") or []}
         # The first word of each key always counts ("one", "zero"); the others are everyday words as
         # well ("oh", "to", "for") and count only after a prefix: "press to", not "I want to".
         self.key_words: dict[str, str] = {}
@@ -69,6 +80,19 @@ class Understander:
         """The words that carry meaning: 'um I want the numbers please' -> 'numbers'."""
         return " ".join(w for w in processed.split() if w not in self.ignore)
 
+    def asks_again(self, text: str) -> bool:
+        """Only a question word or two ("what?", "huh, what", "¿cómo?"), with fillers: the caller did not
+        hear the menu and wants it again. Never a choice: "what" is in "what should I remember", and a
+        fuzzy match would play a minute of an answer nobody asked for (README "What a caller gets")."""
+        said = " ".join(w for w in _fold(text or "").split() if w not in self._ignore_folded)
+        if not said or not self.questions:
+            return False
+        rest = f" {said} "
+        for question in self.questions:
+            while f" {question} " in rest:
+                rest = rest.replace(f" {question} ", " ")
+        return not rest.strip()
+
     def key_from_speech(self, text: str) -> str | None:
         """'one', '1', 'press one', 'number two' -> the key, when that is all the caller said."""
         said = re.findall(r"[\w*#]+", text.lower())
@@ -88,6 +112,8 @@ class Understander:
         if key is not None:
             return offered.get(key)
         spoken = self._meaningful(processed)
+        if self.asks_again(processed):
+            return None  # "what?" alone asks for the menu again (webhooks.choose), never for an answer
         if not spoken or (spoken not in self.choices and set(spoken.split()) <= self.generic):
             return None  # "cancer" alone names no choice: not "what is recurrence", not a guess
         here = set(offered.values())

@@ -17,7 +17,7 @@ from ivr.line import Line, NumberLine, current_line
 from ivr.outcomes import DialOutcome, TextOutcome
 from ivr.privacy import normalise
 from ivr.voice import text_me
-from ivr.voice.script import VoiceScript
+from ivr.voice.script import TEXT_OFF, TEXT_TOLD, VoiceScript
 from ivr.voice.sends import Sends
 from ivr.voice.turn import Turn
 
@@ -26,6 +26,8 @@ SENDS = "ivr_text_sends"  # app.extensions: this process's pool of "text me" sen
 
 
 EMPTY_RESPONSE = VoiceResponse().to_xml().encode()  # <Response />: for a callback, whose answer Twilio ignores
+# Choices that cost money or leave the line: never taken on speech Twilio itself doubts (IVR_SPEECH_CONFIDENCE).
+CONSEQUENTIAL = (Kind.TRANSFER, Kind.TEXT, Kind.ANYWAY)
 
 
 class Reply(NamedTuple):
@@ -55,6 +57,19 @@ def _turn(script: VoiceScript) -> Turn:
     return Turn.parse(req.args, req.form, script.content.answers, script.content.contacts)
 
 
+def _text_state(line: Line, turn: Turn) -> str | None:
+    """TEXT_TOLD (from the URL), else TEXT_OFF when the caller ID is one "text me" would refuse anyway
+    (withheld, not in use, abroad, not a mobile: known from From, which every request carries), else None."""
+    if turn.text == TEXT_TOLD:
+        return TEXT_TOLD
+    return TEXT_OFF if text_me.refused_before_sending(line, turn.caller) else None
+
+
+def _context(line: Line, turn: Turn) -> dict:
+    """Where the caller is, for the next document: what to repeat, the line closed, the text state."""
+    return {**turn.context, "text": _text_state(line, turn)}
+
+
 @bp.post("")
 @bp.post("/")
 def welcome():
@@ -62,26 +77,28 @@ def welcome():
     form = request.form
     script = _number_line(line, form).script(line.language_of_number(form.get("To"))).at(line.clock())
     weblog.note(choice="welcome", lang=script.lang)
-    return twiml(script.welcome())
+    return twiml(script.welcome(text=TEXT_OFF if text_me.refused_before_sending(line, form.get("From")) else None))
 
 
 @bp.post("/<lang>/menu/<name>")
 def menu(lang: str, name: str):
-    script = _script(current_line(), lang)
+    line = current_line()
+    script = _script(line, lang)
     if name not in script.content.menus:
         abort(404)
     turn = _turn(script)
     weblog.note(menu=name, outcome="silence" if turn.tries else "menu")
-    return twiml(script.menu(name, tries=turn.tries, **turn.context))
+    return twiml(script.menu(name, tries=turn.tries, **_context(line, turn)))
 
 
 @bp.post("/<lang>/answer/<name>")
 def answer(lang: str, name: str):
-    script = _script(current_line(), lang)
+    line = current_line()
+    script = _script(line, lang)
     if name not in script.content.answers:
         abort(404)
     weblog.note(choice=name, outcome="answer")
-    return twiml(script.answer(name))
+    return twiml(script.answer(name, text=_text_state(line, _turn(script))))
 
 
 @bp.post("/<lang>/choose/<name>")
@@ -91,22 +108,29 @@ def choose(lang: str, name: str):
     if name not in script.content.menus:
         abort(404)
     turn = _turn(script)
+    context = _context(line, turn)
     if turn.heard_nothing:  # heard nothing that is words: as silence, so the goodbye still comes
         weblog.note(menu=name, input="none", outcome="silence")
-        return twiml(script.menu(name, tries=turn.tries + 1, **turn.context))
+        return twiml(script.menu(name, tries=turn.tries + 1, **context))
     if turn.speech and script.content.crisis_words.language_of(turn.speech):  # before anything else, at any menu
         weblog.note(menu=name, input=turn.input, outcome="crisis")  # never the words
-        return twiml(script.crisis(name, **turn.context))
+        return twiml(script.crisis(name, **context))
     key = turn.digits or script.understander.key_from_speech(turn.speech)  # "nine" chooses a language as 9 does
     other = script.language_for(key) or (script.language_named(turn.speech) if turn.speech and not turn.digits else None)
     if other is not None:  # at every menu: 9, or the language's name ("español", "English")
         weblog.note(menu=name, input=turn.input, choice=f"lang_{other.lang}", outcome="language")
-        return twiml(other.at(line.clock()).switched_to(name, turn.answer, turn.contact))
+        return twiml(other.at(line.clock()).switched_to(name, turn.answer, turn.contact, context["text"]))
+    if turn.speech and not turn.digits and script.understander.asks_again(turn.speech):  # "what?", "¿cómo?": the menu again
+        weblog.note(menu=name, input=turn.input, outcome="asked_again")
+        return twiml(script.menu(name, **context))
     target = script.resolve(name, turn.digits, turn.speech)
     weblog.note(menu=name, input=turn.input, choice=target)
     if target is None:
         weblog.note(outcome="not_a_choice")
-        return twiml(script.menu(name, before=("not_a_choice",), **turn.context))  # no language offer again: 9 still works
+        return twiml(script.menu(name, before=("not_a_choice",), **context))  # no language offer again: 9 still works
+    if turn.unsure(line.settings.speech_confidence) and script.content.kind(target) in CONSEQUENTIAL:
+        weblog.note(outcome="unsure")  # a television taken for "operator": ask again, never dial or text on it
+        return twiml(script.menu(name, before=("not_sure",), **context))
     reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within, sends=_sends(), menu=name)
     weblog.note(outcome=reply.outcome)
     return twiml(reply.xml)
@@ -130,28 +154,31 @@ def respond(
     ``sends``: "text me" sends in the background (a slow one is answered "one moment"); without it, waited for.
     ``menu``: the menu the choice was made at, when its words may have said that ``target`` is closed."""
     kind = script.content.kind(target)
+    text = _text_state(line, turn)
     if kind is Kind.MENU:
-        return Reply(script.menu(target), kind)
+        return Reply(script.menu(target, text=text), kind)
     if kind is Kind.ANSWER:
-        return Reply(script.answer(target), kind)
+        return Reply(script.answer(target, text=text), kind)
     if kind is Kind.REPEAT:
-        return Reply(script.answer(turn.answer) if turn.answer else script.menu("main"), kind)
+        return Reply(script.answer(turn.answer, text=text) if turn.answer else script.menu("main", text=text), kind)
     if kind is Kind.ANYWAY:  # connect although closed: the contact travelled in the URL
-        return Reply(script.transfer(turn.contact, _caller_id(line, turn)) if turn.contact else script.menu("main"), kind)
+        return Reply(script.transfer(turn.contact, _caller_id(line, turn), text) if turn.contact else script.menu("main", text=text), kind)
     if kind is Kind.TRANSFER:
         if target != turn.contact:  # asked again for the line that is closed: connect anyway
             hours = script.content.contacts[target].hours
             if hours and not hours.is_open(line.clock()):
-                return Reply(script.closed(target, told=script.said_closed_at(menu, target)), "closed")  # "closed" once
-        return Reply(script.transfer(target, _caller_id(line, turn)), kind)
+                return Reply(script.closed(target, told=script.said_closed_at(menu, target), text=text), "closed")  # "closed" once
+        return Reply(script.transfer(target, _caller_id(line, turn), text), kind)
     if kind is Kind.TEXT:
+        if text == TEXT_TOLD:  # told already in this call that no text can reach this phone: say so briefly
+            return Reply(script.text_refused_again(), "text_refused_again")
         outcome = text_me.text_the_numbers(
             line, script.lang, turn.caller, turn.called, answer_by=answer_by, sends=sends, call_sid=turn.call
         )
         if isinstance(outcome, text_me.Waiting):
             return Reply(script.text_wait(outcome.ticket, outcome.due), "text_wait")
         metrics.TEXT_OUTCOMES.labels(str(outcome)).inc()
-        return Reply(script.text_outcome(outcome), f"text_{outcome}")
+        return Reply(script.text_outcome(outcome, text), f"text_{outcome}")
     raise ValueError(f"no answer for a choice of kind {kind!r}")  # a new Kind must be handled above, never texted by default
 
 
@@ -169,22 +196,30 @@ def crisis(lang: str, name: str):
     if name not in script.content.menus:
         abort(404)
     turn = _turn(script)
+    context = _context(line, turn)
     words = script.content.crisis_words
     if turn.speech and words.language_of(turn.speech):
         weblog.note(menu=name, input=turn.input, outcome="crisis")
-        return twiml(script.crisis(name, **turn.context))
+        return twiml(script.crisis(name, **context))
     key = turn.digits[:1] or (script.understander.key_from_speech(turn.speech) if turn.speech else None)
+    unsure = turn.unsure(line.settings.speech_confidence)
     if key == script.content.crisis_key or (turn.speech and words.says_yes(turn.speech, lang)):
+        if unsure:  # a doubtful "yes" dials no one: the message and the offer again (1 still connects at once)
+            weblog.note(menu=name, input=turn.input, outcome="unsure")
+            return twiml(script.crisis(name, **context))
         weblog.note(menu=name, input=turn.input, outcome="crisis_connect")
         return twiml(script.crisis_transfer(_own_caller_id(line, turn)))
     if key in script.content.always:
         target = script.content.always[key]
+        if unsure and script.content.kind(target) in CONSEQUENTIAL:
+            weblog.note(menu=name, input=turn.input, outcome="unsure")
+            return twiml(script.crisis(name, **context))
         weblog.note(menu=name, input=turn.input, choice=target)
         reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within, sends=_sends())
         weblog.note(outcome=reply.outcome)
         return twiml(reply.xml)
     weblog.note(menu=name, input=turn.input, outcome="crisis_declined")
-    return twiml(script.menu(name, **turn.context))
+    return twiml(script.menu(name, **context))
 
 
 def _own_caller_id(line: Line, turn: Turn) -> str | None:
@@ -218,7 +253,7 @@ def text_result(lang: str, ticket: str):
         return twiml(script.text_wait(ticket, due_ms, first=False))
     weblog.note(choice="text", outcome=f"text_{outcome}")
     metrics.TEXT_OUTCOMES.labels(str(outcome)).inc()
-    return twiml(script.text_outcome(outcome))
+    return twiml(script.text_outcome(outcome, _text_state(line, turn)))
 
 
 @bp.post("/<lang>/lifeline/done")
@@ -231,12 +266,14 @@ def lifeline_done(lang: str):
 
 @bp.post("/<lang>/transfer/<contact>/done")
 def transfer_done(lang: str, contact: str):
-    script = _script(current_line(), lang)
+    line = current_line()
+    script = _script(line, lang)
     if contact not in script.content.contacts:
         abort(404)
     status = request.form.get("DialCallStatus", "failed")
     weblog.note(choice=contact, outcome=f"dial_{status[:20]}")
-    return twiml(script.transfer_done(DialOutcome.from_twilio(status), contact))  # normalised first: the script caches by outcome
+    text = _text_state(line, _turn(script))
+    return twiml(script.transfer_done(DialOutcome.from_twilio(status), contact, text))  # normalised first: the script caches by outcome
 
 
 @bp.post("/fallback")
