@@ -87,10 +87,16 @@ def test_the_threshold_is_a_setting(make_app, twilio):
     from ivr.tools.simulator import Call, FlaskTransport
     from tests.apps import AUTH_TOKEN, BASE_URL
 
-    app = make_app(IVR_SPEECH_CONFIDENCE="0")
-    c = Call(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()
-    c.say("operator", confidence=0.05)
-    assert c.dialled and c.dialled[-1]["number"] == NCI
+    def said(threshold: str, confidence: float):
+        app = make_app(IVR_SPEECH_CONFIDENCE=threshold)
+        return (
+            Call(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER)
+            .start()
+            .say("operator", confidence=confidence)
+        )
+
+    assert said("0", 0.05).dialled  # 0: act on any words
+    assert not said("0.95", 0.9).dialled  # a stricter line holds back what the default would dial
 
 
 @pytest.mark.parametrize("raw", ["1.5", "high", "-0.1"])
