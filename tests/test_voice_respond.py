@@ -47,7 +47,8 @@ def test_respond_needs_no_flask(built, twilio):
     turn = Turn(caller=CALLER, called=OUR_NUMBER)
     assert respond(built, script, "about", turn) == (script.menu("about"), Kind.MENU)
     assert respond(built, script, "why", turn).xml == script.answer("why")
-    assert respond(built, script, "repeat", Turn(answer="why")).xml == script.answer("why")
+    assert respond(built, script, "repeat", Turn(answer="why", caller=CALLER, called=OUR_NUMBER)).xml == script.answer("why")
+    assert respond(built, script, "repeat", Turn(answer="why")).xml == script.answer("why", text="off")  # no caller ID: no text offered
     transfer = respond(built, script, "nci", turn)
     assert transfer.outcome is Kind.TRANSFER and b'callerId="+16175550100"' in transfer.xml
     text = respond(built, script, "text", turn)
