@@ -104,3 +104,23 @@ def test_through_gunicorn_foreign_premium_and_toll_free_callers_cause_no_send(tm
     assert all("1-800-422-6237" in heard[caller] for caller in REFUSED)
     for number in REFUSED:
         assert number[-7:] not in server.output()  # never logged
+
+
+def test_the_refusal_is_worked_out_once_per_caller_and_remembered_without_the_number(make_app, twilio, monkeypatch):
+    """The menus ask at every webhook whether the caller can be texted; phonenumbers is asked once per
+    caller ID, and what is remembered is keyed by a keyed hash, never the number, within its bound."""
+    from ivr.voice import text_me
+    from tests.apps import line_of
+
+    line = line_of(make_app())
+    asked = []
+    real = text_me._refusal
+    monkeypatch.setattr(text_me, "_refusal", lambda the_line, caller: asked.append(caller) or real(the_line, caller))
+    monkeypatch.setattr(text_me, "REMEMBERED_REFUSALS", 3)
+    monkeypatch.setattr(text_me, "_REFUSALS", __import__("collections").OrderedDict())  # what earlier tests left
+    callers = ["+16175550177", UK_MOBILE, "+16175550177", TOLL_FREE, "+16175550177"]
+    outcomes = [text_me.refused_before_sending(line, caller) for caller in callers]
+    assert outcomes == [None, text_me.TextOutcome.ABROAD, None, text_me.TextOutcome.NOT_MOBILE, None]
+    assert asked == ["+16175550177", UK_MOBILE, TOLL_FREE]  # once each
+    remembered = repr(list(text_me._REFUSALS))
+    assert len(text_me._REFUSALS) <= 3 and not any(c[2:] in remembered or c[-4:] in remembered for c in callers)
