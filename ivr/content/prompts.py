@@ -746,7 +746,7 @@ def contact_part(contact: Contact, part: str, hours_words: dict | None, lang: st
     if part == "hours":
         return contact.hours.describe(hours_words) if contact.hours and hours_words else ""
     if part == "digits":
-        return contact.spoken  # "1-800-422-6237": where a text has no room for "(1-800-4-CANCER)"
+        return contact.spoken  # the digits alone, where a text has no room for the number's spelled-out form too
     return contact.site(part, lang)
 
 
