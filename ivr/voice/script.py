@@ -31,6 +31,7 @@ from ivr.content.prompts import ACTIONS, Content, ContentError, Kind, relative_n
 from ivr.content.recordings import Recording
 from ivr.outcomes import DialOutcome, TextOutcome
 from ivr.voice.speech import Speaker, spoken_text
+from ivr.voice.turn import TEXT_TOLD
 from ivr.voice.understand import Understander
 
 XML = bytes
@@ -110,7 +111,6 @@ def _plain(text: str) -> str:
 # need not travel); TEXT_TOLD, the caller heard so earlier in the call (travels in the URLs, ?text=told).
 # Either way the menus offer no text (README "What a caller gets"); after TEXT_TOLD, the text key is short.
 TEXT_OFF = "off"
-TEXT_TOLD = "told"
 
 # Outcomes where no text will ever come: the numbers are read twice (time to find a pen).
 ONLY_ALOUD = (

@@ -17,9 +17,9 @@ from ivr.line import Line, NumberLine, current_line
 from ivr.outcomes import DialOutcome, TextOutcome
 from ivr.privacy import normalise
 from ivr.voice import text_me
-from ivr.voice.script import TEXT_OFF, TEXT_TOLD, VoiceScript
+from ivr.voice.script import TEXT_OFF, VoiceScript
 from ivr.voice.sends import Sends
-from ivr.voice.turn import Turn
+from ivr.voice.turn import TEXT_TOLD, Turn
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 SENDS = "ivr_text_sends"  # app.extensions: this process's pool of "text me" sends (voice.init_app)
