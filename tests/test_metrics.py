@@ -122,15 +122,23 @@ def test_under_gunicorn_a_scrape_adds_up_both_workers_and_a_start_begins_at_zero
             while len(server.answering_workers()) < 2 and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert len(server.answering_workers()) == 2
-            for _ in range(12):  # a new connection each request: both workers answer some
+            workers = server.answering_workers()
+
+            def wrote() -> set[int]:  # the processes with counter files (the master's own, made at import, too)
+                return {int(p.stem.rsplit("_", 1)[1]) for p in folder.glob("counter_*.db")}
+
+            calls = 0
+            # a new connection each call; on a busy machine one worker can take every connection for a
+            # while, so in our folder the calls go on (up to 300) until both workers have counted some
+            while calls < 12 or (extra and not workers <= wrote() and calls < 300):
                 Call(HttpTransport(), AUTH_TOKEN, server.url, caller=CALLER, called=OUR_NUMBER).start().press("1")
+                calls += 1
+            if extra:
+                assert workers <= wrote(), (workers, wrote(), calls)  # both workers wrote their own values
             for _ in range(3):  # whichever worker answers the scrape, it counts both
                 found = http_scrape(server.url)
-                assert value(found, "ivr_webhooks_total", route="/voice", status="200") == 12
-                assert value(found, "ivr_webhooks_total", route=CHOOSE, status="200") == 12
-                assert value(found, "ivr_webhook_seconds_count", route=CHOOSE) == 12
+                assert value(found, "ivr_webhooks_total", route="/voice", status="200") == calls
+                assert value(found, "ivr_webhooks_total", route=CHOOSE, status="200") == calls
+                assert value(found, "ivr_webhook_seconds_count", route=CHOOSE) == calls
                 assert value(found, "ivr_database_reachable") == 1.0
-            if extra:
-                pids = {int(p.stem.rsplit("_", 1)[1]) for p in folder.glob("counter_*.db")}
-                assert server.answering_workers() <= pids  # both workers wrote their own values
             assert server.stop() == 0
