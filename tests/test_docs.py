@@ -1,7 +1,8 @@
 """What the README and docs/deploy.md state as fact about the code, checked against the code.
 
 A guide that a clinic's IT person follows must not drift from what the line does: the connections
-each worker opens (and the database plan the walkthrough picks with them).
+each worker opens (and the database plan the walkthrough picks with them), and the welcome the
+README quotes, with the time to its first choice.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import re
 
 from ivr.config import ROOT
 from ivr.store.storage import make_engine
+from ivr.tools.simulator import Call, FlaskTransport
+from ivr.voice import budget
+from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER, line_of
 
 DEPLOY = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -51,3 +55,26 @@ def test_the_walkthroughs_database_plan_fits_its_workers():
     for row in sums:
         dynos, n, each, extra, total = map(int, row)
         assert (each, extra) == (per_worker(), ONE_OFF) and dynos * n * each + extra == total, row
+
+
+def _first_bullet(section: str) -> str:
+    """The first bullet of a README section, on one line."""
+    body = README.split(f"\n## {section}\n", 1)[1]
+    return _flat(body.split("\n- ", 2)[1])
+
+
+def test_the_readmes_welcome_is_what_a_caller_hears_first(app, make_app, call):
+    """The README's first promise quotes the welcome: the offer of Spanish, the welcome, the first choice."""
+    bullet = _first_bullet("What a caller gets")
+    quoted = re.findall(r'"([^"]+)"', bullet)
+    offer, welcome, first_choice, english_offer = quoted[:4]  # then the section it points to
+    heard = _flat(call().text)
+    assert heard.startswith(f"{offer} {welcome} {first_choice}"), heard[:300]
+    spanish_line = make_app(IVR_NUMBER_LANGUAGES=f"{OUR_NUMBER}=es")
+    spanish = Call(FlaskTransport(spanish_line.test_client()), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start()
+    assert _flat(spanish.text).startswith(english_offer)
+    for lang, the_app in (("en", app), ("es", spanish_line)):
+        line = line_of(the_app)
+        seconds = budget.measure(line.default_line.scripts[lang], line.settings.speech_rate).first_choice
+        said = f"about {seconds:.1f} s"
+        assert said in bullet, f"the README gives another time to the first choice of a line in {lang}: {said}"
