@@ -188,8 +188,30 @@ def _check_local_contact(env: dict, settings: Settings) -> None:
             raise ConfigError(f"{name}: is set without IVR_LOCAL_NAME and IVR_LOCAL_PHONE, the contact it belongs to", (name,))
 
 
-def load_settings(env: dict | None = None, **overrides) -> Settings:
-    """Read settings from ``env`` (default: the process environment)."""
+def _check_hash_key(settings: Settings) -> None:
+    """IVR_HASH_KEY: set where opt-outs must outlive a restart, long enough, and not the old key again."""
+    if settings.auth_token and not settings.dev_mode and not settings.hash_key:
+        raise ConfigError(
+            "IVR_HASH_KEY is not set: with TWILIO_AUTH_TOKEN set (not development mode) the line needs one fixed secret, "
+            "the same on every instance and kept safe, or a restart or a lost instance folder forgets every opt-out. "
+            "Make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    if settings.hash_key and not settings.dev_mode and len(settings.hash_key) < MIN_HASH_KEY_BYTES:
+        raise ConfigError(
+            f"IVR_HASH_KEY is {len(settings.hash_key)} bytes long; it must be at least {MIN_HASH_KEY_BYTES}: with a short key, "
+            "anyone who sees the stored hashes can try every phone number. "
+            "Make one with: python3 -c 'import secrets; print(secrets.token_hex(32))' "
+            "and set the current key as IVR_HASH_KEY_OLD, so that no opt-out is lost (README: Backups and the hash key)"
+        )
+    if settings.hash_key_old and settings.hash_key_old == settings.hash_key:
+        raise ConfigError("IVR_HASH_KEY_OLD is the same as IVR_HASH_KEY: set it to the key before the rotation, or unset it")
+
+
+def load_settings(env: dict | None = None, *, hash_key_needed: bool = True, **overrides) -> Settings:
+    """Read settings from ``env`` (default: the process environment).
+
+    ``hash_key_needed=False``: for a command that hashes no number and stores nothing (``twilio
+    setup``), so IVR_HASH_KEY is not asked for; it is not checked either."""
     env = dict(os.environ if env is None else env)
     instance = Path(env.get("IVR_INSTANCE_PATH") or ROOT / "instance")
     database_url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{instance / 'ivr.sqlite3'}"
@@ -250,21 +272,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         metrics_password=env.get("IVR_METRICS_PASSWORD", ""),
         lines_file=Path(env["IVR_LINES_FILE"].strip()) if env.get("IVR_LINES_FILE", "").strip() else None,
     )
-    if settings.auth_token and not settings.dev_mode and not settings.hash_key:
-        raise ConfigError(
-            "IVR_HASH_KEY is not set: with TWILIO_AUTH_TOKEN set (not development mode) the line needs one fixed secret, "
-            "the same on every instance and kept safe, or a restart or a lost instance folder forgets every opt-out. "
-            "Make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
-        )
-    if settings.hash_key and not settings.dev_mode and len(settings.hash_key) < MIN_HASH_KEY_BYTES:
-        raise ConfigError(
-            f"IVR_HASH_KEY is {len(settings.hash_key)} bytes long; it must be at least {MIN_HASH_KEY_BYTES}: with a short key, "
-            "anyone who sees the stored hashes can try every phone number. "
-            "Make one with: python3 -c 'import secrets; print(secrets.token_hex(32))' "
-            "and set the current key as IVR_HASH_KEY_OLD, so that no opt-out is lost (README: Backups and the hash key)"
-        )
-    if settings.hash_key_old and settings.hash_key_old == settings.hash_key:
-        raise ConfigError("IVR_HASH_KEY_OLD is the same as IVR_HASH_KEY: set it to the key before the rotation, or unset it")
+    if hash_key_needed:
+        _check_hash_key(settings)
     if settings.rest_timeout > 8:
         raise ConfigError("IVR_REST_TIMEOUT must stay well inside Twilio's 15 s webhook limit (at most 8)")
     if settings.answer_within > 13:

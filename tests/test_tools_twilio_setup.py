@@ -10,6 +10,7 @@ import pytest
 
 from ivr.tools.simulator import check_twiml
 from tests.apps import ACCOUNT_SID, OUR_NUMBER
+from tests.cli_helpers import flask
 
 BASE = "https://line.example.org"
 
@@ -135,6 +136,25 @@ def test_twilio_unreachable(setup):
         port = s.getsockname()[1]
     error = one_error_line(setup("--number", OUR_NUMBER, "--base-url", BASE, TWILIO_API_URL=f"http://127.0.0.1:{port}"))
     assert error.startswith(f"Error: cannot reach Twilio at http://127.0.0.1:{port} (ConnectionError)")
+
+
+def test_needs_no_hash_key_as_typed_on_a_new_server(env, twilio):
+    """`twilio setup` hashes no number and stores nothing: on a server where IVR_HASH_KEY is not set
+    yet (the line itself refuses to start without it), the number is still pointed here."""
+    sid = twilio.add_number(OUR_NUMBER)
+    environment = {k: v for k, v in env.items() if k not in ("IVR_HASH_KEY", "IVR_DEV_MODE")}
+    result = flask("twilio", "setup", "--number", OUR_NUMBER, "--base-url", BASE, env=environment)
+    assert result.returncode == 0, result.stderr
+    assert "IVR_HASH_KEY" not in result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "Done: the number now points here."
+    assert twilio.numbers[sid]["voice_url"] == BASE + "/voice"
+
+
+def test_the_line_itself_still_needs_the_hash_key(env, twilio):
+    """The other side of the test above: what stores opt-outs still refuses to run without the key."""
+    environment = {k: v for k, v in env.items() if k not in ("IVR_HASH_KEY", "IVR_DEV_MODE")}
+    result = flask("migrate", env=environment)
+    assert result.returncode != 0 and "IVR_HASH_KEY is not set" in result.stderr
 
 
 def test_the_account_sid_in_the_path_is_ours(setup, twilio):

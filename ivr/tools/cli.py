@@ -92,9 +92,9 @@ def register(app: Flask) -> None:
             raise click.UsageError("give --number +1... or --all-lines (one of them)")
         try:
             if all_lines:
-                run_all(load_settings(), base_url, insecure, dry_run, echo=click.echo)
+                run_all(load_settings(hash_key_needed=False), base_url, insecure, dry_run, echo=click.echo)
             else:
-                run(load_settings(), number, base_url, insecure, dry_run, echo=click.echo)
+                run(load_settings(hash_key_needed=False), number, base_url, insecure, dry_run, echo=click.echo)
         except (SetupError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
 
