@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
+from ivr.outcomes import TextOutcome
 from ivr.voice.speech import spoken_text
-from tests.apps import CALLER, OUR_NUMBER, path_to
+from tests.apps import CALLER, OUR_NUMBER, line_of, path_to
 from tests.handout_facts import FACTS
 
 
@@ -303,3 +305,18 @@ def test_dev_mode_text_me_without_twilio_credentials_reads_the_numbers(make_app,
     assert "could not send a text message" in c.text.lower() and "1-800-422-6237" in c.text
     # and the unsigned requests are only accepted from loopback
     assert client.post("/voice", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_every_outcome_that_reads_the_numbers_says_pen_and_paper_once_before_them(app, lang):
+    """A caller about to hear the numbers is told to get a pen first: every time they are read, never twice."""
+    script = line_of(app).default_line.scripts[lang]
+    pen = script.text("text.pen_and_paper")
+    numbers = script.text("numbers_aloud").split("{", 1)[0].strip()  # its first words, before a placeholder
+    for outcome in TextOutcome:
+        heard = " ".join(spoken_text(e) for e in ET.fromstring(script.text_outcome(outcome)).iter("Say"))
+        if outcome in (TextOutcome.SENT, TextOutcome.ALREADY_SENT):
+            assert pen not in heard and numbers not in heard, outcome
+        else:
+            assert heard.count(pen) == 1, (outcome, heard)
+            assert heard.index(pen) < heard.index(numbers), (outcome, heard)

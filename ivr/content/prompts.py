@@ -72,6 +72,7 @@ VOICE_TEXTS = (
     "goodbye",
     "transfer.offer",
     "text.repeat_numbers",
+    "text.pen_and_paper",
     "text.one_moment",
     "numbers_aloud",
     "fallback.problem",

@@ -431,9 +431,11 @@ class VoiceScript:
         return ("numbers_aloud", "text.repeat_numbers", "numbers_aloud") if twice else ("numbers_aloud",)
 
     def text_outcome_lead(self, outcome: TextOutcome) -> tuple[str, ...]:
+        """What happened to the text, then, when none is on its way, the numbers: after "you may want a
+        pen and paper" (text.pen_and_paper), said here once for every outcome that reads them."""
         lead = (f"text.{outcome}",)
         if outcome not in (TextOutcome.SENT, TextOutcome.ALREADY_SENT):
-            lead += self.numbers_aloud(twice=outcome in ONLY_ALOUD)
+            lead += ("text.pen_and_paper", *self.numbers_aloud(twice=outcome in ONLY_ALOUD))
         return lead
 
     @cache
