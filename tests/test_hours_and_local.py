@@ -105,7 +105,7 @@ def test_after_hours_no_menu_promises_that_0_reaches_a_person_now(make_app):
 
 
 def closed_said(text: str) -> int:
-    return len(re.findall(r"\bclosed\b|\bcerrado\b|no atiende", text))
+    return len(re.findall(r"\bclosed\b|\bcerrad[oa]\b|no atiende", text))
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
@@ -127,13 +127,30 @@ def test_after_hours_a_key_that_said_closed_is_answered_with_the_hours_and_close
     assert not c.dialled and c.waiting == "gather"
 
 
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("keys", [[], ["3"], ["0"], ["1", "1"], ["fallback"]])
+def test_after_hours_it_is_the_institutes_phone_line_that_is_closed_not_the_institute(make_app, lang, keys):
+    """A frightened caller must not hear that the National Cancer Institute itself is closed: its phone line is."""
+    client = make_app(clock=SATURDAY).test_client()
+    c = call_on(client, path="/voice/fallback") if keys == ["fallback"] else call_on(client)
+    heard = [c.text]
+    if lang == "es" and keys != ["fallback"]:  # the fallback speaks every language at once
+        heard.append(c.press("9").text)
+    for key in keys if keys != ["fallback"] else []:
+        heard.append(c.press(key).text)
+    heard = " ".join(heard)
+    assert closed_said(heard) >= 1, heard
+    itself = re.findall(r"Institute is (?:closed|open)|(?<!Contacto del )Instituto Nacional del Cáncer (?:está cerrado|atiende)", heard)
+    assert itself == [], heard
+
+
 def test_after_hours_the_full_closed_notice_where_nothing_said_closed_before(make_app):
     """Switching language at the closed menu: the other language's caller has not heard "closed" in words they understand."""
     client = make_app(clock=SATURDAY).test_client()
     c = call_on(client).press("0").press("9")
     assert "está cerrado en este momento" in c.text
     c = call_on(client).press("9").press("0").press("9")
-    assert "The National Cancer Institute is closed right now" in c.text
+    assert "The National Cancer Institute's phone line is closed right now" in c.text
 
 
 def test_after_hours_the_talk_menu_does_not_offer_to_talk_with_the_closed_line(make_app):

@@ -113,10 +113,10 @@ def test_spanish_silence_errors_and_goodbye(call, signed_post):
 def test_spanish_outside_hours(make_app):
     client = make_app(clock=SATURDAY).test_client()
     c = en_espanol(lambda: Call(FlaskTransport(client), AUTH_TOKEN, BASE_URL, caller=CALLER, called=OUR_NUMBER).start())
-    assert "El Instituto Nacional del Cáncer está cerrado. Para saber su horario, oprima 0." in c.text  # no promise of a person
+    assert "La línea del Instituto Nacional del Cáncer está cerrada. Su horario, oprima 0." in c.text  # no promise of a person
     assert "en cualquier momento para el Instituto" not in c.text
     c.press("0")
-    assert "cerrado" not in c.text and "escuchará información grabada" in c.text  # "cerrado" once: the menu said it
+    assert "cerrad" not in c.text and "escuchará información grabada" in c.text  # "cerrada" once: the menu said it
     assert "de lunes a viernes, de 9 de la mañana a 9 de la noche, hora del Este" in c.text
     c.press("2")
     assert c.dialled[-1]["number"] == "+18004226237"
