@@ -188,6 +188,14 @@ def test_an_opted_out_texter_still_gets_the_crisis_message(texter, line):
     assert reply == line.sms.text("en", "crisis")
 
 
+@pytest.mark.parametrize(("lang", "by_call", "by_text"), [("en", "press 2", "text AYUDA"), ("es", "oprima 2", "la palabra AYUDA")])
+def test_the_crisis_text_says_how_to_reach_the_lifeline_in_spanish(line, lang, by_call, by_text):
+    """Not "Spanish available": how, as the 988 Lifeline itself answers (contacts.yaml): press 2 on a call, AYUDA by text."""
+    reply = line.sms.text(lang, "crisis")
+    assert by_call in reply and by_text in reply, reply
+    assert "available" not in reply
+
+
 def test_the_crisis_texts_are_one_or_two_plain_parts(line):
     for lang in line.content.languages:
         text = line.sms.text(lang, "crisis")
@@ -199,7 +207,7 @@ def test_words_of_crisis_at_the_main_menu_offer_988_and_one_key_connects(call):
     c = call().say("I just can't go on anymore")
     heard = c.text
     assert heard.startswith("We are so sorry you are going through this.")
-    assert "988" in heard and "911" in heard and "Spanish is available" in heard
+    assert "988" in heard and "911" in heard and "For Spanish, press 2 when you call." in heard
     assert "To be connected to 988 now, press 1." in heard and c.waiting == "gather"
     c.press("1")
     assert "Connecting you now to 988" in c.text
