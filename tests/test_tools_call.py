@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
 
+from ivr.config import ROOT
 from ivr.content import gsm
 from ivr.tools.simulator import Call, FlaskTransport
+from ivr.tools.terminal_call import HELP
 from tests.apps import AUTH_TOKEN, BASE_URL, CALLER, OUR_NUMBER
-from tests.cli_helpers import copy_prompts, edit, flask
+from tests.cli_helpers import clean_environ, copy_prompts, edit, flask
 
 MENU = yaml.safe_load(open("prompts/menu.yaml").read())["menus"]
 TALK = next(k for k, v in MENU["main"].items() if v == "talk")
@@ -243,3 +248,64 @@ def test_parse_when_is_the_next_such_day_in_eastern_time():
     assert parse_when("sat 12:00", wednesday) == datetime(2026, 12, 5, 12, 0, tzinfo=ZoneInfo("America/New_York"))
     assert parse_when("wed 09:30", wednesday).date() == wednesday.date()
     assert parse_when("mon 8:00 America/Phoenix", wednesday).utcoffset().total_seconds() == -7 * 3600
+
+
+def call_as_seen(*args: str, env: dict, tmp_path) -> list[str]:
+    """`flask --app app call ARGS` in a new process, its output and its log in one stream, as a terminal shows them."""
+    environment = {**clean_environ(), **env, "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "call", *args],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout
+    return result.stdout.splitlines()
+
+
+def the_call(lines: list[str]) -> list[str]:
+    """From the first thing the line says to the hang-up."""
+    first = next(i for i, line in enumerate(lines) if line.startswith("line: "))
+    return lines[first : next(i for i, line in enumerate(lines) if line.startswith("[")) + 1]
+
+
+def test_a_caller_id_that_is_never_texted_is_said_once_before_the_call_not_in_the_middle(env, tmp_path):
+    lines = call_as_seen("--from", "+442079460000", "--keys", f"{TEXT},{TEXT},q", env=env, tmp_path=tmp_path)
+    said = [i for i, line in enumerate(lines) if "text_me outcome=abroad" in line]
+    assert len(said) == 1 and said[0] < lines.index(HELP), lines  # once, before the call starts
+    assert lines[said[0]].startswith("note: this caller ID is never texted (abroad)")
+    call = the_call(lines)
+    assert "you> " + TEXT in call and not [line for line in call if "WARNING" in line or line.startswith("note")], call
+    assert "The line logged during the call:" not in lines
+
+
+def test_a_number_no_line_lists_is_said_once_before_the_call(env, tmp_path):
+    lines_file = tmp_path / "lines.yaml"
+    lines_file.write_text("lines:\n  solo:\n    name: Solo Clinic\n    numbers: ['+16175550177']\n")
+    lines = call_as_seen("--keys", "1,q", env={**env, "IVR_LINES_FILE": str(lines_file)}, tmp_path=tmp_path)
+    said = [i for i, line in enumerate(lines) if "unlisted_number" in line]
+    assert len(said) == 1 and said[0] < lines.index(HELP), lines
+    assert lines[said[0]] == f"note: the line logs: line outcome=unlisted_number to={OUR_NUMBER} line=solo (add it to IVR_LINES_FILE)"
+    assert not [line for line in the_call(lines) if "WARNING" in line or "unlisted" in line]
+
+
+def test_a_warning_nobody_could_foresee_is_said_after_the_call_once_with_its_count(line):
+    """What the line logs during the call for another reason is held and said once the call ends."""
+    from ivr.tools.practice import PracticeLine
+    from ivr.tools.terminal_call import TerminalPhone
+
+    shown: list[str] = []
+    typed = iter(["1", "1"])  # then the caller hangs up: three turns
+
+    def ask(prompt: str) -> str | None:
+        logging.getLogger("ivr.store.usage").warning("usage outcome=failed")  # as if the database went away
+        return next(typed, None)
+
+    with PracticeLine(line.settings) as practice:
+        TerminalPhone(practice, shown.append, ask).run()
+    end = shown.index("[you hang up]")
+    assert shown[end + 1 :] == ["The line logged during the call:", "  usage outcome=failed (3 times)"], shown
+    assert not [s for s in shown[:end] if "usage outcome" in s]

@@ -2,21 +2,29 @@
 
 What the caller would hear is printed as it is said; a transfer shows whom it would connect and
 asks how the transfer ends; a text the line would send is shown with its segment count.
+
+The line's own warnings (its log, for the people who run it) are not printed between its words, where
+they read as part of the call: those this call will meet (its caller ID refused for texts, a number no
+line lists) are said once before it starts, any other once after it ends.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import textwrap
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.content import gsm
+from ivr.outcomes import TextOutcome
 from ivr.privacy import mask
-from ivr.tools.practice import PracticeLine
+from ivr.tools.practice import CALLER, OUR_NUMBER, PracticeLine
 from ivr.tools.simulator import Call
+from ivr.voice.text_me import refused_before_sending
 
 HANG_UP = {"q", "quit", "hangup", "hang up", "bye"}
 # How a transfer can end, as typed: Twilio's DialCallStatus for each.
@@ -35,6 +43,33 @@ DIAL_ENDS = {
 DIAL_QUESTION = "how does the transfer end? [a]nswered, [b]usy, [n]o answer, [f]ailed"
 HELP = "Press keys (1-9, 0, *, #) or type words as speech; an empty line is silence; q hangs up."
 WIDTH = 88
+
+
+class HeldWarnings(logging.Handler):
+    """The line's warnings (logger "ivr" and below), held while a call runs instead of printed at once."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self._messages: list[str] = []
+        self._log = logging.getLogger("ivr")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._messages.append(record.getMessage())
+
+    def take(self) -> list[str]:
+        """The warnings held since the last take, in order."""
+        taken, self._messages = self._messages, []
+        return taken
+
+    def __enter__(self) -> HeldWarnings:
+        self._propagate = self._log.propagate
+        self._log.addHandler(self)
+        self._log.propagate = False
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._log.removeHandler(self)
+        self._log.propagate = self._propagate
 
 
 class TerminalPhone:
@@ -60,22 +95,48 @@ class TerminalPhone:
 
     def run(self) -> Call:
         kwargs = {"caller": self.caller} if self.caller else {}
-        call = self.practice.call(**kwargs)
-        self.echo(HELP)
-        self.echo("")
-        call.start()
-        self._show(call)
-        while not call.ended:
-            if call.waiting == "gather":
-                entry = self._next("you> ")
-                if entry is None:
-                    self.echo("[you hang up]")
-                    break
-                call.respond(entry)
-            else:  # a transfer is ringing
-                call.dial_ends(self._dial_end())
+        with HeldWarnings() as held:
+            announced = self._before_the_call(held)
+            call = self.practice.call(**kwargs)
+            self.echo(HELP)
+            self.echo("")
+            call.start()
             self._show(call)
+            while not call.ended:
+                if call.waiting == "gather":
+                    entry = self._next("you> ")
+                    if entry is None:
+                        self.echo("[you hang up]")
+                        break
+                    call.respond(entry)
+                else:  # a transfer is ringing
+                    call.dial_ends(self._dial_end())
+                self._show(call)
+            self._after_the_call(held, announced)
         return call
+
+    # --- the line's warnings: once, before or after the call, never between its words ---------------
+    def _before_the_call(self, held: HeldWarnings) -> set[str]:
+        """Ask the line now what it would warn about during this call; say it once. The warnings said."""
+        line = self.practice.line
+        line.for_number(OUR_NUMBER)  # a number no line lists: logged once per number, so now, not at the first words
+        refused = refused_before_sending(line, self.caller or CALLER)
+        announced = set(held.take())
+        for message in sorted(announced):
+            self.echo(f"note: the line logs: {message}")
+        if refused in (TextOutcome.ABROAD, TextOutcome.NOT_MOBILE):
+            why = "abroad" if refused is TextOutcome.ABROAD else "not a mobile phone"
+            logged = f"text_me outcome={refused}"
+            self.echo(f"note: this caller ID is never texted ({why}): the text key reads the numbers instead, and the line logs {logged}")
+            announced.add(logged)
+        return announced
+
+    def _after_the_call(self, held: HeldWarnings, announced: set[str]) -> None:
+        counted = Counter(m for m in held.take() if m not in announced)
+        if counted:
+            self.echo("The line logged during the call:")
+        for message, times in counted.items():
+            self.echo(f"  {message}" + (f" ({times} times)" if times > 1 else ""))
 
     # --- input ----------------------------------------------------------------------------------------
     def _next(self, prompt: str) -> str | None:
