@@ -12,7 +12,7 @@ Left as gunicorn does it: a worker that dies on its own while prompts/ is broken
 again and fails until prompts/ is fixed (one try every 5 s, not a tight loop); the others keep answering.
 
 It also sets the access log's format (paths without their query string, then the line's own fields:
-see access_log_format), writes the access log from one thread of each worker (AccessLogFromAThread),
+see access_log_format), writes it with ivr/access_log.py's cheaper logger (logger_class),
 and freezes what a worker loaded out of the garbage collector's sight (post_worker_init).
 
 Side effect: the master imports the line's code, so the workers it forks start faster and share those
@@ -25,17 +25,12 @@ still be counted). So this file, read first, empties the folder given, or makes 
 (removed at exit); a HUP keeps it; a worker that exits has its live gauges dropped (child_exit).
 """
 
-import atexit
 import gc
 import os
-import queue
 import shutil
 import sys
 import tempfile
-from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
-
-from gunicorn.glogging import Logger
 
 
 def _metrics_folder() -> None:
@@ -65,28 +60,10 @@ WEBLOG_ATOM = "%({ivr.webhook}e)s"
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms ' + WEBLOG_ATOM
 
 
-class AccessLogFromAThread(Logger):
-    """gunicorn's logger, with the access log written by one thread of each worker (stdout only).
-
-    gunicorn writes each access line from the request's thread, holding the handler's lock across
-    the write: under load, the worker's other threads queue on that lock (py-spy: logging's lock was
-    the largest single cost of a webhook, 7 to 18% of the line's CPU). Here a request thread only
-    puts the line on a queue (QueueHandler) and a QueueListener thread writes them in turn; the
-    queue is emptied at the worker's exit. Only for ``--access-logfile -`` (the Procfile's): a file
-    access log keeps gunicorn's own handler, which USR1 reopens for log rotation.
-    """
-
-    def write_from_a_thread(self) -> None:
-        if self.cfg.accesslog != "-" or not self.access_log.handlers or getattr(self, "_listener", None):
-            return
-        lines: queue.SimpleQueue = queue.SimpleQueue()
-        self._listener = QueueListener(lines, *self.access_log.handlers)
-        self.access_log.handlers = [QueueHandler(lines)]
-        self._listener.start()
-        atexit.register(self._listener.stop)  # the lines still queued are written before the worker ends
-
-
-logger_class = AccessLogFromAThread
+# gunicorn's logger, with an access log that computes only the atoms this format names and writes
+# each line to stdout in one os.write, without a lock (ivr/access_log.py: the same line, for a
+# fraction of the CPU that gunicorn's own access() took on every webhook).
+logger_class = "ivr.access_log.AccessLog"
 
 
 def _problems() -> str | None:
@@ -124,7 +101,6 @@ def post_worker_init(worker):
     # long as the worker: out of the garbage collector's sight, a full collection no longer walks it
     # all, which was a pause of milliseconds now and then in the middle of someone's answer.
     gc.freeze()
-    worker.log.write_from_a_thread()  # here, in the worker: a thread started in the master is not forked
     worker.log.info("Worker %s is answering", worker.pid)
 
 
