@@ -1,7 +1,8 @@
 """200 callers ask for "text me" at once while Twilio hangs 30 s: the other callers do not notice.
 
 Against gunicorn as the Procfile runs it. The sends run in a bounded pool off the request threads:
-the others' 99th percentile stays under 100 ms, every texter hears an honest outcome (here: the
+the others' 99th percentile stays under 100 ms (on a machine too busy to show that, within twice
+what it was before the burst), every texter hears an honest outcome (here: the
 temporary problem, or that the text may not have gone, with the numbers read aloud) within Twilio's 15 s, no answer is a 5xx, and no
 number gets two texts.
 """
@@ -31,9 +32,6 @@ def test_two_hundred_texts_while_twilio_hangs_do_not_slow_the_other_callers(tmp_
         assert server.stop() == 0
     print(figures)
     assert figures["walker_requests"] >= 200, figures  # the others were served throughout
-    if figures["walker_p99_ms"] >= 100 and figures["walker_p99_ms_before"] >= 50:
-        pytest.skip(f"this machine is too busy to time the others: their p99 before the burst was {figures['walker_p99_ms_before']} ms")
-    assert figures["walker_p99_ms"] < 100, figures
     assert set(figures["statuses"]) == {200}, figures  # no 5xx, no error, nothing refused
     assert set(figures["outcomes"]) <= {"temporary", "uncertain"} and sum(figures["outcomes"].values()) == 200, figures
     assert figures["numbers_read_when_not_sent"] and figures["back_at_a_menu"] == 200, figures
@@ -43,3 +41,12 @@ def test_two_hundred_texts_while_twilio_hangs_do_not_slow_the_other_callers(tmp_
     # Honest: a caller whose text reached Twilio (which hung) hears that it may still arrive; one whose
     # text was never tried (the pool was full) hears that it could not be sent.
     assert figures["outcomes"].get("uncertain", 0) == len(sent_to), (figures, len(sent_to))
+    # The others' p99 under 100 ms, as the issue asks, on a machine quiet enough to show it. When the
+    # machine itself is busy (their p99 before the burst was 50 ms or more: the rest of the suite on
+    # both cores), the burst must not slow them beyond twice what they had before it; bench/run.py
+    # --text-me-burst gives the absolute figure on a quiet machine.
+    before = figures["walker_p99_ms_before"]
+    if before is not None and before >= 50:
+        assert figures["walker_p99_ms"] < max(100, 2 * before), figures
+    else:
+        assert figures["walker_p99_ms"] < 100, figures
