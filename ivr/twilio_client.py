@@ -15,6 +15,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from ivr import thread_names
 from ivr.outcomes import TextOutcome
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class TwilioSender:
     def __init__(self, account_sid: str, auth_token: str, api_url: str, timeout: float, workers: int = 8):
         self.configured = bool(account_sid and auth_token)
         self.timeout = timeout
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="twilio-rest")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="twilio-rest", initializer=thread_names.show)
         if self.configured:
             http = TwilioHttpClient(timeout=timeout, max_retries=0)
             self.client = Client(account_sid, auth_token, http_client=http)

@@ -31,6 +31,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr import thread_names
+
 log = logging.getLogger(__name__)
 
 
@@ -121,6 +123,7 @@ class OptOutJournal:
         return True
 
     def _run(self) -> None:
+        thread_names.show()
         while True:
             self._wake.wait(self.retry_seconds)
             self._wake.clear()

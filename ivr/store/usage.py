@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 
 from flask import g, request
 
-from ivr import metrics
+from ivr import metrics, thread_names
 from ivr.channels import Channel, split_address
 from ivr.line import current_line
 from ivr.privacy import NumberHash, normalise
@@ -271,6 +271,7 @@ class UsageRecorder:
 
 def _writer(ref: weakref.ref, q: queue.Queue) -> None:
     """Drain the queue in batches; end when the recorder is gone (an app discarded by a test)."""
+    thread_names.show()
     while True:
         try:
             first = q.get(timeout=1.0)

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ivr import metrics
+from ivr import metrics, thread_names
 from ivr.outcomes import TextOutcome
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class Sends:
     def __init__(self, workers: int = WORKERS, waiters: int = WAITERS, queued: int = QUEUED):
         self.workers = workers
         self.queued = queued
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="text-me")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="text-me", initializer=thread_names.show)
         self._waiters = threading.BoundedSemaphore(waiters)
         self._lock = threading.Lock()
         self.in_flight = 0  # queued or running: a send that would queue is not worth waiting for
