@@ -192,6 +192,34 @@ class Server:
     def cpu(self) -> float:
         return sum(cpu_seconds(pid) for pid in [self.process.pid, *self.workers()])
 
+    def cpu_by_thread(self) -> dict[str, float]:
+        """CPU seconds of every thread of the server, by what it is (ivr/thread_names.py names the line's own):
+        "master", each worker's "main" (gunicorn's loop: accepting, polling), "requests" (the threads
+        without a name of their own: gunicorn's request threads), or the name (usage-writer, text-me_0, ...)."""
+        found: dict[str, float] = {}
+        for pid in [self.process.pid, *self.workers()]:
+            try:
+                tasks = list(Path(f"/proc/{pid}/task").iterdir())
+            except OSError:
+                continue
+            process = Path(f"/proc/{pid}/comm").read_text().strip() if Path(f"/proc/{pid}/comm").exists() else ""
+            for task in tasks:
+                try:
+                    name = (task / "comm").read_text().strip()
+                    fields = (task / "stat").read_text().rpartition(")")[2].split()
+                except OSError:
+                    continue
+                if pid == self.process.pid:
+                    kind = "master"
+                elif int(task.name) == pid:
+                    kind = "main"
+                elif name == process:
+                    kind = "requests"
+                else:
+                    kind = re.sub(r"_\d+$", "", name)  # a pool's threads together
+                found[kind] = found.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return found
+
     def wait_idle(self, quiet: float = 0.5, limit: float = 60.0) -> None:
         """Wait until the server uses (almost) no CPU for ``quiet`` seconds."""
         deadline = time.monotonic() + limit
@@ -224,6 +252,7 @@ class Run:
     errors: dict = field(default_factory=dict)
     other_cpu: float = 0.0  # share of one CPU used by other processes on the machine during the run
     cpu_us: float = 0.0  # CPU time the server (master and workers, every thread) spent per answered request
+    cpu_us_by_thread: dict = field(default_factory=dict)  # the same, by thread (Server.cpu_by_thread)
 
 
 def wrk(server: Server, requests_file: Path, connections: int, seconds: int, cpus: str | None, threads: int) -> dict:
@@ -250,33 +279,84 @@ def measure(server: Server, servers: list[Server], requests_file: Path, scenario
     wrk(server, requests_file, connections, args.warmup, cpus, threads)
     server.wait_idle()
     busy, mine, children = busy_cpu_seconds(), sum(s.cpu() for s in servers), resource.getrusage(resource.RUSAGE_CHILDREN)
-    own = server.cpu()
+    own, own_threads = server.cpu(), server.cpu_by_thread()
     result = wrk(server, requests_file, connections, args.duration, cpus, threads)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wrk_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     other = busy_cpu_seconds() - busy - (sum(s.cpu() for s in servers) - mine) - wrk_cpu
     server.wait_idle()  # the line's usage writer catching up is part of the request's cost
     cpu_us = (server.cpu() - own) / max(result["requests"], 1) * 1e6
+    by_thread = {
+        kind: round((seconds - own_threads.get(kind, 0.0)) / max(result["requests"], 1) * 1e6, 1)
+        for kind, seconds in server.cpu_by_thread().items()
+    }
     errors = {k: v for k, v in result["errors"].items() if v}
     p50, p99 = result["p50_us"] / 1000, result["p99_us"] / 1000
-    return Run(server.name, scenario, connections, result["rps"], p50, p99, errors, max(other, 0.0) / args.duration, cpu_us)
+    return Run(server.name, scenario, connections, result["rps"], p50, p99, errors, max(other, 0.0) / args.duration, cpu_us, by_thread)
 
 
-def profile(line: Server, scenarios: list[Scenario], work: Path, args, cpus, threads) -> None:
-    """py-spy on every worker of the line (only the thread holding the GIL: CPU, not waiting) under load."""
+# Where a sample of the line's CPU belongs: the first rule with a frame on its stack (py-spy's raw
+# stacks; --nonblocking may cut a stack's outer frames, so a rule names inner frames too). Form
+# parsing comes before the signature check, which reads the form first.
+PROFILE_PARTS = [
+    ("usage writer (its thread: describing events, SQLite)", ("_writer (ivr/store/usage.py", "record_usage (ivr/store")),
+    ('"text me" sends (their threads)', ("ivr/voice/sends.py", "ivr/twilio_client.py")),
+    ("reading the form (werkzeug)", ("_load_form_data (", "formparser.py")),
+    ("signature check (the HMAC, the public URL)", ("(ivr/security.py",)),
+    ("log line (the line's fields, gunicorn's access line)", ("(ivr/weblog.py", "(ivr/access_log.py", "glogging.py")),
+    ("usage hook (queueing the event)", ("after_request (ivr/store/usage.py",)),
+    ("the route itself (menus, answers, texts, reply budget)", ("dispatch_request (flask", "(ivr/voice/", "(ivr/sms/", "(ivr/content/")),
+    ("the line's other hooks, and Flask's around them", ("preprocess_request (flask/app.py", "process_response (flask/app.py", "(ivr/")),
+    ("Flask and werkzeug (request context, routing, response)", ("(flask/", "(werkzeug/")),
+    ("gunicorn (HTTP parsing, sockets, thread pool, its loop)", ("(gunicorn/", "(selectors.py", "(socket.py", "(concurrent/")),
+    ("no Python frame (C code holding the interpreter lock)", ("",)),
+]
+
+
+def profile_parts(raw: Path) -> list[tuple[str, float]]:
+    """Shares of py-spy's samples (raw format: "frame;frame;... count" per line) by PROFILE_PARTS."""
+    counts = dict.fromkeys((name for name, _ in PROFILE_PARTS), 0)
+    for text in raw.read_text(errors="replace").splitlines():
+        stack, _, number = text.rpartition(" ")
+        if not number.isdigit():
+            continue
+        name = next(name for name, frames in PROFILE_PARTS if any(frame in stack for frame in frames))
+        counts[name] += int(number)
+    total = sum(counts.values()) or 1
+    return [(name, n / total) for name, n in counts.items() if n]
+
+
+def profile(line: Server, scenarios: list[Scenario], work: Path, args, cpus, threads, runs: list[Run]) -> list[str]:
+    """py-spy on every worker of the line (only the thread holding the GIL: CPU, not waiting) under load:
+    an SVG flame graph to read, then a second recording whose samples are summed by PROFILE_PARTS."""
     spy = ROOT / ".venv" / "bin" / "py-spy"
     if not scenarios or not spy.exists():
         print("--profile needs a scenario name from the table and py-spy (pip install -r requirements-dev.txt)", file=sys.stderr)
-        return
+        return []
     scenario = scenarios[0]
-    svg = work / f"profile-{scenario.name.replace(' ', '_')}.svg"
-    requests_file = work / f"{scenario.name.replace(' ', '_')}.line.requests"
+    stem = scenario.name.replace(" ", "_")
+    requests_file = work / f"{stem}.line.requests"
     command = [str(spy), "record", "--gil", "--nonblocking", "--subprocesses", "-r", "250", "-d", str(args.duration + 1)]
-    recorder = subprocess.Popen([*command, "-o", str(svg), "-p", str(line.process.pid)], stdout=subprocess.DEVNULL)
-    time.sleep(0.5)
-    wrk(line, requests_file, 16, args.duration, cpus, threads)
-    recorder.wait()
-    print(f"profile of the line under load ({scenario.name}, 16 connections): {svg}")
+    outputs = {"flamegraph": work / f"profile-{stem}.svg", "raw": work / f"profile-{stem}.txt"}
+    for kind, output in outputs.items():
+        recorder = subprocess.Popen([*command, "-f", kind, "-o", str(output), "-p", str(line.process.pid)], stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+        wrk(line, requests_file, 16, args.duration, cpus, threads)
+        recorder.wait()
+    print(f"profile of the line under load ({scenario.name}, 16 connections): {outputs['flamegraph']}")
+    if not outputs["raw"].exists():
+        return []
+    cpu = next((r.cpu_us for r in reversed(runs) if r.app == "line" and r.scenario == scenario.name), None)
+    lines = [
+        f"Profile of the line's workers under load ({scenario.name}, 16 connections; py-spy, samples of the thread holding "
+        f"the interpreter lock){f', as µs of its {cpu:.0f} µs per request' if cpu else ''}:",
+        "",
+        "| part | share | µs per request |" if cpu else "| part | share |",
+        "| --- | ---: | ---: |" if cpu else "| --- | ---: |",
+    ]
+    for name, share in profile_parts(outputs["raw"]):
+        lines.append(f"| {name} | {share:.0%} | {share * cpu:.0f} |" if cpu else f"| {name} | {share:.0%} |")
+    return lines
 
 
 # --- reporting --------------------------------------------------------------------------------------
@@ -325,6 +405,8 @@ def summarise(runs: list[Run], scenarios: list[str], connections: list[int]) -> 
                 row[f"{app}_p50_ms"] = round(statistics.median(r.p50_ms for r in mine), 2)
                 row[f"{app}_p99_ms"] = round(statistics.median(r.p99_ms for r in mine), 2)
                 row[f"{app}_cpu_us"] = round(statistics.median(r.cpu_us for r in mine))
+                kinds = dict.fromkeys(k for r in mine for k in r.cpu_us_by_thread)
+                row[f"{app}_cpu_us_by_thread"] = {k: round(statistics.median(r.cpu_us_by_thread.get(k, 0.0) for r in mine)) for k in kinds}
                 if app != "limit":  # each run against the limit's run of the same round
                     ratio = statistics.median(o.rps / li.rps for o, li in zip(mine, limit, strict=True))
                     row["ratio" if app == "line" else f"{app}_ratio"] = round(ratio, 3)
@@ -393,10 +475,44 @@ def markdown(record: dict) -> str:
         f"Start-up to first answer (median of {line['startups']}): line {line['startup_s']:.2f} s; limit {limit['startup_s']:.2f} s.",
         f"Usage events: {record['usage']['written']} written for {record['usage']['answered']} webhooks answered.",
     ]
+    out += where_the_cpu_goes(record["results"])
+    if record.get("profile"):
+        out += ["", *record["profile"]]
     if record.get("notes"):
         out += ["", *[f"Note: {n}" for n in record["notes"]]]
     out += ["", "Targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'} {detail}".strip() for name, ok, detail in verdicts(record))]
     return "\n".join(out) + "\n"
+
+
+def where_the_cpu_goes(results: list[dict]) -> list[str]:
+    """Why a ratio is what it is: CPU µs per request by thread, line against limit (the lowest connection count)."""
+    rows = [r for r in results if r.get("line_cpu_us_by_thread") and r["connections"] == min(x["connections"] for x in results)]
+    if not rows:
+        return []
+    named = sorted({k for r in rows for k in r["line_cpu_us_by_thread"]} - {"requests", "main", "master"})
+    out = [
+        "",
+        f"Where the CPU goes at {rows[0]['connections']} connections, µs per request by thread (servers share one CPU, so "
+        "throughput is about 1 / CPU per request): gunicorn's request threads, the workers' main loops (accepting, "
+        "polling) and the master, then the line's own named threads.",
+        "",
+        "| scenario | line | limit | line - limit | request threads, line / limit | main loops, line / limit | " + " | ".join(named) + " |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(named),
+    ]
+    for r in rows:
+        line, limit = r["line_cpu_us_by_thread"], r.get("limit_cpu_us_by_thread", {})
+        loops = (line.get("main", 0) + line.get("master", 0), limit.get("main", 0) + limit.get("master", 0))
+        cells = [
+            r["scenario"],
+            str(r["line_cpu_us"]),
+            str(r["limit_cpu_us"]),
+            str(r["line_cpu_us"] - r["limit_cpu_us"]),
+            f"{line.get('requests', 0)} / {limit.get('requests', 0)}",
+            f"{loops[0]} / {loops[1]}",
+            *(str(line.get(k, 0)) for k in named),
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
 
 
 # --- main -------------------------------------------------------------------------------------------
@@ -569,8 +685,9 @@ def main() -> int:
                             f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  CPU {run.cpu_us:5.0f} µs/request{flag}{busy}",
                             flush=True,
                         )
+        profiled = []
         if args.profile:
-            profile(line, [s for s in scenarios if s.name == args.profile], work, args, wrk_cpus, wrk_threads)
+            profiled = profile(line, [s for s in scenarios if s.name == args.profile], work, args, wrk_cpus, wrk_threads, runs)
             args.keep = True
         line.wait_idle()
         rss = {s.name: [round(peak_rss_mb(pid), 1) for pid in s.workers()] for s in (line, limit)}
@@ -593,6 +710,7 @@ def main() -> int:
         },
         "usage": usage,
         "notes": notes,
+        "profile": profiled,
     }
     text = markdown(record)
     print()
