@@ -6,10 +6,13 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import phonenumbers
 
+REMEMBERED_HASHES = 4096  # NumberHasher's memory: texts given, hashed (about 1 MB)
 # What Twilio sends in From when caller ID is withheld or unknown.
 WITHHELD = {"", "anonymous", "unknown", "restricted", "private", "unavailable", "blocked"}
 
@@ -62,6 +65,8 @@ class NumberHasher:
         self._key = key
         self._old_key = old_key  # IVR_HASH_KEY_OLD, during a key rotation (README "Backups and the hash key")
         self.region = region
+        self._memo: OrderedDict[str, NumberHash] = OrderedDict()  # keyed hash of the text given -> its NumberHash
+        self._lock = threading.Lock()
 
     @property
     def rotating(self) -> bool:
@@ -75,15 +80,31 @@ class NumberHasher:
         return hmac.new(self._old_key, canonical.encode(), hashlib.sha256).hexdigest()
 
     def __call__(self, number: str | None) -> NumberHash | None:
-        """Keyed hash of the normalised number (or of the raw text if it is not a phone number)."""
+        """Keyed hash of the normalised number (or of the raw text if it is not a phone number).
+
+        Remembered for the last 4,096 texts given (a caller's every webhook, a texter's every text, and
+        the usage writer after them: phonenumbers costs 25 to 150 µs each time). The memory is keyed by
+        a keyed hash of the text given, so it holds no number, only hashes.
+        """
         if not number:
             return None
+        given = self.keyed("given:" + number)
+        with self._lock:
+            found = self._memo.get(given)
+            if found is not None:
+                self._memo.move_to_end(given)
+                return found
         canonical = normalise(number, self.region)
-        return NumberHash(self.keyed(canonical or number.strip()), canonical is not None)
+        found = NumberHash(self.keyed(canonical or number.strip()), canonical is not None)
+        with self._lock:
+            self._memo[given] = found
+            while len(self._memo) > REMEMBERED_HASHES:
+                self._memo.popitem(last=False)
+        return found
 
     def keyed(self, canonical: str) -> str:
         """Keyed hash of text used as is: a number already normalised, or a reference such as a CallSid."""
-        return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, canonical.encode(), "sha256").hex()  # one call into OpenSSL: half of hmac.new's cost
 
 
 class NumberHash(str):

@@ -34,7 +34,7 @@ from flask import g, request
 from ivr import metrics, thread_names
 from ivr.channels import Channel, split_address
 from ivr.line import current_line
-from ivr.privacy import NumberHash, normalise
+from ivr.privacy import NumberHash
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +209,8 @@ class UsageRecorder:
         if row["event"] in ("call", "text_in") and isinstance(caller, NumberHash):
             row["number_hash"] = str(caller)
         elif row["event"] in ("call", "text_in"):
-            number = normalise(split_address(caller)[1], self.hash_number.region)  # one hash per person, on any channel
-            row["number_hash"] = self.hash_number.keyed(number) if number else None  # normalised once, not twice
+            hashed = self.hash_number(split_address(caller)[1])  # one hash per person, on any channel (remembered)
+            row["number_hash"] = str(hashed) if hashed is not None and hashed.is_number else None
         if call_sid and row["event"] != "crisis":  # a crisis is never tied to a call, so never to a number
             row["call_ref"] = self.hash_number.keyed(f"call:{call_sid}".strip())[:32]
         return row

@@ -57,12 +57,19 @@ def _turn(script: VoiceScript) -> Turn:
     return Turn.parse(req.args, req.form, script.content.answers, script.content.contacts)
 
 
+_UNKNOWN = object()
+
+
 def _text_state(line: Line, turn: Turn) -> str | None:
     """TEXT_TOLD (from the URL), else TEXT_OFF when the caller ID is one "text me" would refuse anyway
     (withheld, not in use, abroad, not a mobile: known from From, which every request carries), else None."""
     if turn.text == TEXT_TOLD:
         return TEXT_TOLD
-    return TEXT_OFF if text_me.refused_before_sending(line, turn.caller) else None
+    known = turn.__dict__.get("_text_state", _UNKNOWN)  # once a turn: a choice asks it for the menu it stays at and the reply
+    if known is _UNKNOWN:
+        known = TEXT_OFF if text_me.refused_before_sending(line, turn.caller) else None
+        object.__setattr__(turn, "_text_state", known)  # Turn is frozen; this is a memo of what it determines, not a change
+    return known
 
 
 def _context(line: Line, turn: Turn) -> dict:
