@@ -173,6 +173,98 @@ def test_while_the_database_cannot_count_the_process_counts_in_memory(tmp_path, 
     broken.engine.dispose()
 
 
+def unreachable(storage: Storage, folder) -> object:
+    """Make a SQLite database unreachable mid-test: its folder moved away and the pooled connections
+    closed, so every new connection fails ("unable to open database file"). Returns the undo."""
+    away = folder.with_name(folder.name + "-away")
+    storage.engine.dispose()
+    folder.rename(away)
+    return lambda: away.rename(folder)
+
+
+def test_an_outage_goes_on_from_the_last_count_the_database_gave_not_from_zero(tmp_path, caplog):
+    """15 replies counted in the database, then it goes away: the hour's budget (20) has 5 left,
+    then the one notice, then silence; from zero it would have given 20 more and a notice."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'ivr.sqlite3'}"
+    upgrade(url)
+    store = Storage(url)
+    budget = ReplyBudget(store, Budget(hour=20, day=60, loop_repeats=3, line_per_minute=60))
+    assert verdicts(budget, 15) == ["reply"] * 15
+    assert budget.count("hour", "s1", window(NOW, 3600)) == 15
+    back = unreachable(store, folder)
+    try:
+        assert verdicts(budget, 8) == ["reply"] * 5 + ["notice", "silent", "silent"]
+        assert "reply budget counted in memory" in caplog.text
+        # the line's minute too went on from the database's 15 (+ the 6 texts above that it paid for)
+        assert budget.memory.run(lambda counts: counts.add("line", "", window(NOW, 60))) == 22
+    finally:
+        back()
+    store.engine.dispose()
+
+
+def test_an_outage_goes_on_from_the_counts_left_after_the_rules_took_theirs_off(tmp_path):
+    """The counts seeded are those the transaction left: a text the line's minute refused (rolled
+    back) and one over the hour (taken off the day) leave the counts as the database has them."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'ivr.sqlite3'}"
+    upgrade(url)
+    store = Storage(url)
+    budget = ReplyBudget(store, Budget(hour=2, day=10, loop_repeats=0, line_per_minute=4))
+    assert verdicts(budget, 4) == ["reply", "reply", "notice", "silent"]  # the notice is a text: the line's 3rd
+    assert verdicts(budget, 2, sender="s2") == ["reply", "silent"]  # the line's 4th, then its minute is spent
+    hour, day, line = window(NOW, 3600), window(NOW, 86400), window(NOW, 60)
+    in_database = {
+        (scope, subject): budget.count(scope, subject, start)
+        for scope, subject, start in [
+            ("hour", "s1", hour),
+            ("day", "s1", day),
+            ("hour", "s2", hour),
+            ("day", "s2", day),
+            ("line", "", line),
+        ]
+    }
+    assert in_database == {("hour", "s1"): 4, ("day", "s1"): 2, ("hour", "s2"): 1, ("day", "s2"): 1, ("line", ""): 4}
+    back = unreachable(store, folder)
+    try:
+        memory = budget.memory._counts
+        assert {
+            (scope, subject): memory[(scope, subject, start)]
+            for scope, subject, start in [
+                ("hour", "s1", hour),
+                ("day", "s1", day),
+                ("hour", "s2", hour),
+                ("day", "s2", day),
+                ("line", "", line),
+            ]
+        } == in_database
+        assert budget.check("s3", None, NOW).reason == "line"  # still spent, in memory too
+    finally:
+        back()
+    store.engine.dispose()
+
+
+def test_an_auto_responder_gets_no_more_than_its_budget_when_the_database_goes_away_mid_burst(make_app, tmp_path):
+    """Through the text webhook: 15 replies with the database, then it is unreachable; the robot gets
+    5 more and the notice (21 in all, as with the database), not 20 more."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    app = make_app(DATABASE_URL=f"sqlite:///{folder / 'ivr.sqlite3'}")
+    line = line_of(app)
+    robot = Texter(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, sender="+16175550135", to=OUR_NUMBER)
+    before = [robot.send(f"Thanks! We got your message. Ref {n}") for n in range(15)]
+    assert all(before)
+    back = unreachable(line.storage, folder)
+    try:
+        during = [robot.send(f"Thanks! We got your message. Ref {n}") for n in range(15, 40)]
+    finally:
+        back()
+    assert robot.status == 200
+    assert all(during[:5]) and during[5] == [line.sms.text("en", "limit_hour")] and during[6:] == [[]] * 19
+
+
 def test_an_auto_responder_gets_no_more_replies_while_the_database_is_away(make_app, tmp_path):
     app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}", migrate=False)
     robot = Texter(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, sender="+16175550134", to=OUR_NUMBER)

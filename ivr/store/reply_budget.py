@@ -22,7 +22,9 @@ restart forgets nothing. One statement, not one per counter, because a text's co
 its cost (4 statements, about half of a text's time in-process). Subjects are keyed hashes (privacy.py): never a number, never words.
 If the database cannot count (down, another process's lock held past 0.5 s, or this process's own
 counts queued past 2 s), the process counts in memory
-until it can: each process then keeps its own budgets. A budget of 0 switches that budget off.
+until it can: each process then keeps its own budgets, each counter going on from the last count this
+process read from the database for it (starting from zero would give every sender a full budget again
+at each outage: 20 replies before it, 21 more during it). A budget of 0 switches that budget off.
 ``purge`` deletes counters older than two days (storage.purge).
 """
 
@@ -127,17 +129,26 @@ class _DatabaseCounts:
 
     def __init__(self, conn):
         self.conn = conn
+        self.read: dict[Key, int] = {}  # each counter's count as this transaction leaves it, for MemoryCounts
 
     def add_all(self, keys: list[Key]) -> dict[str, int]:
         """Add one to each counter (at most one per scope) and return each scope's new count, atomically."""
         params = {}
         for n, (scope, subject, start) in enumerate(keys):
             params[f"scope_{n}"], params[f"subject_{n}"], params[f"start_{n}"] = scope, subject, start
-        return dict(self.conn.execute(_add_all(len(keys)), params).all())
+        count = dict(self.conn.execute(_add_all(len(keys)), params).all())
+        self.read = {key: count[key[0]] for key in keys}
+        return count
 
     def sub_all(self, keys: list[Key]) -> None:
         rows = [and_(reply_counters.c.scope == a, reply_counters.c.subject == b, reply_counters.c.window_start == c) for a, b, c in keys]
         self.conn.execute(update(reply_counters).where(or_(*rows)).values(count=reply_counters.c.count - 1))
+        for key in keys:
+            self.read[key] -= 1
+
+    def rolled_back(self) -> None:
+        """The transaction was undone: every counter is back to what it was before this text."""
+        self.read = {key: count - 1 for key, count in self.read.items()}
 
 
 class MemoryCounts:
@@ -173,6 +184,18 @@ class MemoryCounts:
     def sub_all(self, keys: list[Key]) -> None:
         for key in keys:
             self.sub(*key)
+
+    def seed(self, read: dict[Key, int]) -> None:
+        """Remember the counts the database just gave: an outage goes on from them, not from zero.
+
+        Never lowered: a count made here during an outage stays (the database never saw those
+        replies), so a second outage goes on from the higher of the two.
+        """
+        with self._lock:
+            for key, count in read.items():
+                self._counts[key] = max(self._counts.pop(key, 0), count)
+            while len(self._counts) > self.limit:
+                self._counts.popitem(last=False)
 
     def run(self, decide) -> Decision:
         """``decide(self)`` under this process's lock; the line's minute spent undoes its counts."""
@@ -234,14 +257,18 @@ class ReplyBudget:
             self._one_writer.release()
 
     def _transaction(self, conn, decide) -> Decision:
+        counts = _DatabaseCounts(conn)
         with conn.begin() as transaction:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = {COUNT_WAIT_MS}")
             try:
-                return decide(_DatabaseCounts(conn))
+                decision = decide(counts)
             except _LineFull:
                 transaction.rollback()  # nothing this sender did: their counts of this text are undone
-                return Decision(Verdict.SILENT, "line")
+                counts.rolled_back()
+                decision = Decision(Verdict.SILENT, "line")
+        self.memory.seed(counts.read)  # committed (an error at commit raised above: nothing seeded)
+        return decision
 
     def _decide(self, counts, sender: str | None, repeat: str | None, now: datetime, compliance: bool) -> Decision:
         """Count every counter of this text at once, then apply the rules in order (loop, day, hour, line);
