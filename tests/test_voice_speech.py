@@ -204,3 +204,72 @@ def test_the_told_state_in_a_failed_transfers_menu(signed_post):
     text = " ".join("".join(check_twiml(response.data).itertext()).split()).lower()
     assert "you can call another line instead, or go back to the main menu." in text
     assert "text message" not in text
+
+
+# --- The told state through an apology, the lifeline and the fallback ----------------------------------
+
+
+def told_call(call, twilio):
+    """A mobile caller whose phone Twilio refused to text (21614): told so; the menus now carry text=told."""
+    twilio.answer("error", 21614, to=CALLER)
+    c = call().press("4")
+    assert "this phone cannot receive text messages" in c.text.lower()
+    assert "text=told" in c._gather.get("action") and TEXT_OFFER not in c.text.lower()
+    return c
+
+
+def test_the_told_state_survives_the_apology_after_a_failure(call, twilio, line, monkeypatch):
+    c = told_call(call, twilio)
+    tried = len(twilio.messages)  # the one Twilio refused
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(line.scripts["en"], "resolve", broken)
+    c.press("1")  # the choose URL, with text=told, fails: the apology and the main menu
+    heard = c.text.lower()
+    assert "something went wrong" in heard and TEXT_OFFER not in heard, heard
+    assert "text=told" in c._gather.get("action")
+    monkeypatch.undo()
+    c.press("4")  # the key still works: short, not the numbers twice more, and nothing sent
+    assert c.text.lower().startswith("we cannot send a text message to this phone.")
+    assert len(twilio.messages) == tried
+
+
+def test_the_apology_offers_no_text_to_a_caller_id_the_line_cannot_text(signed_post, line, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(line.scripts["en"], "resolve", broken)
+    for caller, offered in (("anonymous", False), (CALLER, True)):
+        response = signed_post("/voice/en/choose/main", {"Digits": "1", "From": caller, "To": OUR_NUMBER})
+        heard = " ".join("".join(check_twiml(response.data).itertext()).split()).lower()
+        assert "something went wrong" in heard and (TEXT_OFFER in heard) is offered, (caller, heard)
+
+
+def test_the_told_state_survives_a_call_to_the_lifeline_that_did_not_go_through(call, twilio):
+    c = told_call(call, twilio).say("I want to die")
+    assert "988" in c.text and "text=told" in c._gather.get("action")
+    c.press("1")
+    assert c.dialled[-1]["number"] == "988"
+    c.dial_ends("no-answer")
+    heard = c.text.lower()
+    assert "the call to 988 did not go through" in heard and "main menu" in heard
+    assert TEXT_OFFER not in heard and "text=told" in c._gather.get("action"), heard
+
+
+def test_a_mobile_caller_after_the_lifeline_is_still_offered_the_text(call):
+    c = call().say("I want to die").press("1").dial_ends("busy")
+    assert "did not go through" in c.text and TEXT_OFFER in c.text.lower()
+
+
+def test_the_fallback_offers_no_text_and_leads_to_no_menu(call, twilio):
+    """Twilio's Fallback URL carries no state of the call (it is the number's setting): it needs none, since
+    it offers no text and ends in a <Dial> without an action (or a goodbye), never a menu."""
+    told_call(call, twilio)
+    c = call(path="/voice/fallback")
+    assert TEXT_OFFER not in c.text.lower() and "text message" not in c.text.lower()
+    c.silence()  # nothing pressed: connected after the words
+    assert c.waiting == "dial" and "action" not in c._dial.attrib
+    c.dial_ends("busy")
+    assert c.ended and c.heard == []

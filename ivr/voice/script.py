@@ -417,8 +417,10 @@ class VoiceScript:
             return self.closed(contact, text=text)  # that it is closed and when it opens, in words they understand
         return self.menu(menu, answer=answer, contact=contact, text=text)
 
-    def error(self) -> XML:
-        return self.menu("main", before=("error",))
+    def error(self, text: str | None = None) -> XML:
+        """The apology after a failure, then the main menu; ``text``: the call's text state, which the
+        failed request carried (a call told it cannot be texted is not offered a text again)."""
+        return self.menu("main", before=("error",), text=text)
 
     def wrong_method(self) -> XML:
         """A webhook set to HTTP GET: a plain apology, keys only (a key does what it does at the menu), then the
@@ -534,20 +536,22 @@ class VoiceScript:
         context = {"answer": answer, "contact": contact, "text": self.carried(text)}
         return self.render(self.plan_crisis(), back_to, self.url("crisis", back_to, **context), self.url("menu", back_to, **context))
 
-    def crisis_transfer(self, caller_id: str | None) -> XML:
+    def crisis_transfer(self, caller_id: str | None, text: str | None = None) -> XML:
+        """Connect to the lifeline; the text state travels in the Dial's action, for the menu after a failed call."""
         response = VoiceResponse()
         self._append(response, (self.said("crisis.connecting"),))
-        dial = Dial(caller_id=caller_id, timeout=self.dial_timeout, action=self.url("lifeline", "done"), method="POST")
+        action = self.url("lifeline", "done", text=self.carried(text))
+        dial = Dial(caller_id=caller_id, timeout=self.dial_timeout, action=action, method="POST")
         dial.number(self.content.crisis_numbers["lifeline"])
         response.append(dial)
         return response.to_xml().encode()
 
     @cache
-    def crisis_transfer_done(self, status: DialOutcome) -> XML:
+    def crisis_transfer_done(self, status: DialOutcome, text: str | None = None) -> XML:
         """After the call to the lifeline: goodbye when it was answered, else say so and go on at the main menu."""
         if status is DialOutcome.COMPLETED:
             return self.transfer_done(status)
-        return self.menu("main", lead=("crisis.not_connected",))
+        return self.menu("main", lead=("crisis.not_connected",), text=text)
 
     # --- Twilio's Fallback URL -----------------------------------------------------------------------
     def fallback_contact(self) -> str | None:
@@ -694,6 +698,7 @@ class VoiceScript:
                 render("transfer", self.transfer_done(status, contact))
                 render("transfer", self.transfer_done(status, contact, TEXT_TOLD))
             render("crisis", self.crisis_transfer_done(status))
+            render("crisis", self.crisis_transfer_done(status, TEXT_TOLD))
         render("crisis", self.crisis("main"))
         render("crisis", self.crisis_transfer(None))
         problems += self._recording_problems()

@@ -215,7 +215,7 @@ def crisis(lang: str, name: str):
             weblog.note(menu=name, input=turn.input, outcome="unsure")
             return twiml(script.crisis(name, **context))
         weblog.note(menu=name, input=turn.input, outcome="crisis_connect")
-        return twiml(script.crisis_transfer(_own_caller_id(line, turn)))
+        return twiml(script.crisis_transfer(_own_caller_id(line, turn), context["text"]))
     if key in script.content.always:
         target = script.content.always[key]
         if unsure and script.content.kind(target) in CONSEQUENTIAL:
@@ -265,10 +265,11 @@ def text_result(lang: str, ticket: str):
 
 @bp.post("/<lang>/lifeline/done")
 def lifeline_done(lang: str):
-    script = _script(current_line(), lang)
+    line = current_line()
+    script = _script(line, lang)
     status = DialOutcome.from_twilio(request.form.get("DialCallStatus"))
     weblog.note(outcome=f"crisis_dial_{status}")
-    return twiml(script.crisis_transfer_done(status))
+    return twiml(script.crisis_transfer_done(status, _text_state(line, _turn(script))))
 
 
 @bp.post("/<lang>/transfer/<contact>/done")
@@ -310,7 +311,19 @@ def error_response(exc: Exception) -> Response:
         script = script.at(line.clock())
     except Exception:  # the apology must come whatever broke, the clock too
         pass
-    return twiml(script.error())
+    return twiml(script.error(text=_error_text_state(line)))
+
+
+def _error_text_state(line: Line) -> str | None:
+    """The text state for the apology's menu, from the failed request: TEXT_TOLD from its URL, else
+    TEXT_OFF from its From. Whatever broke may be in there too: then None (a text offered, as before)."""
+    try:
+        req = request._get_current_object()
+        if req.args.get("text") == TEXT_TOLD:
+            return TEXT_TOLD
+        return TEXT_OFF if text_me.refused_before_sending(line, req.form.get("From")) else None
+    except Exception:
+        return None
 
 
 def get_response() -> Response:
