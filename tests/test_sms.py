@@ -590,11 +590,21 @@ def test_si_is_no_opt_in_and_yes_still_is(line):
 
 @pytest.mark.parametrize(
     ("body", "lang"),
-    [("am I going to die", "en"), ("how long do i have to live", "en"), ("I don't want to die", "en"), ("I'm scared to die", "en"),
-     ("me voy a morir", "es"), ("no quiero morir", "es"), ("\u00bfcu\u00e1nto tiempo me queda?", "es")],
+    [("I don't want to die", "en"), ("I'm scared to die", "en"), ("I'm afraid of dying", "en"),
+     ("no quiero morir", "es"), ("tengo miedo de morir", "es")],
 )  # fmt: skip
 def test_fear_of_dying_gets_the_feelings_answer_in_the_texters_language(send, line, body, lang):
     assert send(body) == [line.sms.text(lang, "answers.different")]
+
+
+@pytest.mark.parametrize(
+    ("body", "lang"),
+    [("am I going to die", "en"), ("how long do i have to live", "en"), ("will I die?", "en"),
+     ("me voy a morir", "es"), ("\u00bfcu\u00e1nto tiempo me queda?", "es")],
+)  # fmt: skip
+def test_asking_how_long_one_has_gets_the_people_who_can_answer_as_by_voice(send, line, body, lang):
+    """The handout cannot answer it; by voice the same words reach the talk menu (test_voice_speech.py)."""
+    assert send(body) == [line.sms.text(lang, "contacts")]
 
 
 def test_a_spanish_text_with_no_keyword_gets_the_spanish_did_not_understand(send, line):

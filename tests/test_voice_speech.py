@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ivr.config import ConfigError, load_settings
-from ivr.tools.simulator import check_twiml
+from ivr.tools.simulator import check_twiml, message_texts
 from tests.apps import CALLER, OUR_NUMBER
 
 NOT_A_CHOICE = "not one of the choices"
@@ -133,6 +133,10 @@ TALK = "talk with someone. to talk with the national cancer institute"
         ("doctor", TALK),
         ("can I talk to a doctor", TALK),
         ("am I going to die", TALK),
+        ("how long do I have to live", TALK),
+        ("I'm afraid of dying", FEELINGS),
+        ("I'm scared to die", FEELINGS),
+        ("I don't want to die", FEELINGS),
         ("treatment", TALK),
         ("why did my cancer come back", "why does recurrence happen?"),
         ("is treatment harder", "is cancer treatment more difficult"),
@@ -273,3 +277,38 @@ def test_the_fallback_offers_no_text_and_leads_to_no_menu(call, twilio):
     assert c.waiting == "dial" and "action" not in c._dial.attrib
     c.dial_ends("busy")
     assert c.ended and c.heard == []
+
+
+# --- Fear of dying: the same answer by voice and by text ----------------------------------------------
+
+# Fear of dying is a feeling: the handout's answer on the emotions of a second time. Asking how long one
+# has is a question the handout cannot answer: a person (the talk menu; by text, the contacts).
+FEAR_OF_DYING = [
+    ("en", "I'm afraid of dying", "different"),
+    ("en", "I'm scared to die", "different"),
+    ("en", "I don't want to die", "different"),
+    ("en", "am I going to die", "talk"),
+    ("en", "how long do I have to live", "talk"),
+    ("es", "tengo miedo de morir", "different"),
+    ("es", "miedo a morir", "different"),
+    ("es", "no quiero morir", "different"),
+    ("es", "me voy a morir", "talk"),
+    ("es", "me estoy muriendo", "talk"),
+    ("es", "cuánto tiempo me queda", "talk"),
+]
+BY_TEXT = {"different": "answers.different", "talk": "contacts"}
+
+
+@pytest.mark.parametrize(("lang", "words", "target"), FEAR_OF_DYING)
+def test_fear_of_dying_gets_the_same_answer_by_voice_and_by_text(call, signed_post, line, lang, words, target):
+    script = line.script(lang)
+    c = call().press("9") if lang == "es" else call()
+    heard = c.say(words).text
+    if target == "different":  # the answer on the emotions of a second time, then the menu after it
+        assert heard.startswith(script.text("answers.different").split("?")[0]), heard
+        assert "answer=different" in c._gather.get("action")
+    else:
+        assert heard.startswith(script.text("menus.talk")), heard
+    params = {"MessageSid": "SM" + "b" * 32, "From": CALLER, "To": OUR_NUMBER, "Body": words, "NumMedia": "0"}
+    reply = message_texts(check_twiml(signed_post("/sms", params).data, kind="sms"))
+    assert reply == [line.sms.text(lang, BY_TEXT[target])], reply
