@@ -78,7 +78,7 @@ def test_a_texting_session_on_each_line_reads_only_its_own_name_and_contact(line
     assert help_riverside.startswith("Riverside Cancer Center: ") and "Help: (617) 555-0111." in help_riverside
     assert "800-422-6237" not in help_riverside
     help_eastside = next(r for r in replies["eastside"] if "msj/pedido" in r)
-    assert help_eastside.startswith("Eastside Clinic. Ayuda: (617) 555-0122.")  # the name, then its own number
+    assert help_eastside.startswith("Eastside Clinic, no del NCI. Ayuda: (617) 555-0122.")  # the name, then its own number
     assert any(r.startswith("Eastside Clinic: ya no recibira textos") for r in replies["eastside"])  # PARAR: the line confirms
     assert any("Local: Riverside Nurse Line (617) 555-0111." in r for r in replies["riverside"])
     assert any("Local: Eastside Oncology Desk (617) 555-0122." in r for r in replies["eastside"])
@@ -117,7 +117,7 @@ def test_help_of_a_line_without_a_local_contact_gives_ncis_number(make_app, tmp_
     assert spec.contact is None and spec.language is None
     app = make_app(IVR_LINES_FILE=path)
     [help_text] = texter(app, RIVERSIDE).send("HELP")
-    assert help_text.startswith("Solo Clinic: NCI facts by text. Help: 1-800-422-6237 (1-800-4-CANCER).")
+    assert help_text.startswith("Solo Clinic: NCI facts by text. Not run by NCI. Help: 1-800-422-6237.")
     assert "press 5" not in call(app, RIVERSIDE).text  # no local contact: nothing offers one
 
 

@@ -118,6 +118,8 @@ def test_help_and_info_get_the_compliant_help_text(send, line, body):
     assert reply == sms(line, "help")
     for required in ("Cancer Recurrence Info Line", "1-800-422-6237", "1 msg/request", "Msg&data rates may apply", "Reply STOP to cancel"):
         assert required in reply
+    # the help number is NCI's (no local contact): the line must not read as NCI's own
+    assert "Not run by NCI." in reply
     assert gsm.segments(reply) == 1
 
 
@@ -314,7 +316,7 @@ def test_spanish_opt_out_words_in_a_longer_text_get_how_to_stop_in_spanish(send,
 def test_the_spanish_help_text_is_one_part_as_the_english_one_and_prints_the_digits_only(send, line):
     (reply,) = send("AYUDA")
     assert reply == line.sms.text("es", "help")
-    for required in ("Cancer Recurrente", "1-800-422-6237", "1 msj/pedido", "tarifas de msj y datos", "STOP para cancelar"):
+    for required in ("Cancer Recurrente", "no del NCI", "1-800-422-6237", "1 msj/pedido", "tarifas de msj y datos", "STOP para cancelar"):
         assert required in reply
     assert "CANCER" not in reply and gsm.segments(reply) == 1
 

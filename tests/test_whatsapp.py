@@ -152,4 +152,6 @@ def test_spanish_help_prints_the_number_as_spanish_texts_do(line):
     for channel in ("sms", "whatsapp"):
         help_text = line.sms.text("es", "help", channel)
         assert "1-800-422-6237" in help_text and "CANCER" not in help_text, channel
-    assert "1-800-422-6237 (1-800-4-CANCER)" in line.sms.text("en", "help")
+    # English HELP too prints the digits alone (room for "Not run by NCI" in one part); WhatsApp's has room
+    assert "Help: 1-800-422-6237. " in line.sms.text("en", "help")
+    assert "1-800-422-6237 (1-800-4-CANCER)" in line.sms.text("en", "help", "whatsapp")

@@ -113,9 +113,10 @@ NOT_MESSAGES = (
 )
 # {line.name} and {line.phone} in texts: who sends them (a clinic's line, else the program's name,
 # sms.yaml "line_name") and the line's own contact number (its local contact's, else the contact key 0
-# reaches). HELP names the sender: carriers review it, and expect the sender's name and number.
+# reaches; {line.digits}, the number alone, where a text has no room for its spelled-out form). HELP
+# names the sender: carriers review it, and expect the sender's name and number.
 SENDER = "line"
-SENDER_PARTS = ("name", "phone")  # words for building or matching texts, checked on their own
+SENDER_PARTS = ("name", "phone", "digits")  # words for building or matching texts, checked on their own
 
 
 class ContentError(Exception):
@@ -463,7 +464,7 @@ def _check_placeholders(check, path, key, text, contacts, allow_key):
             continue
         if contact == SENDER and SENDER in contacts:
             if part not in SENDER_PARTS:
-                check.add(path, key, f"unknown placeholder {{{name}}} (the sender has {{line.name}} and {{line.phone}})")
+                check.add(path, key, f"unknown placeholder {{{name}}} (the sender has {{line.name}}, {{line.phone}} and {{line.digits}})")
             continue
         if (contact in contacts or contact in OPTIONAL_CONTACTS) and part in CONTACT_PARTS:
             found = contacts.get(contact)
@@ -786,6 +787,9 @@ def render_sms(
             return match.group(0)
         if contact == SENDER and part == "name":
             return c.label or str(texts.get("line_name") or "")
+        if contact == SENDER and part == "digits":  # the number as texts print it, only without vanity letters
+            display = c.site("display", lang)
+            return c.spoken if re.search(r"[A-Za-z]", display) else display
         if part == "name":
             return c.label  # sms_form then writes it in its closest GSM-7 form, for SMS only
         return c.site("display", lang) if part == "phone" else contact_part(c, part, texts.get("hours"), lang)
