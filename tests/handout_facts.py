@@ -151,6 +151,8 @@ MEANING_CHANGED_WITHOUT_ACCENT = {
         "como consolarle",
         "apoyaran",  # "might support", not "apoyarán" (will support)
         "no fallo",  # "no fallo" (I do not fail / no ruling), not "no falló"
+        "llego",  # "llego" (I arrive), not "llegó" (you reached): the reply-budget notices
+        "alcanzo",  # "alcanzo" (I reach), not "alcanzó", the same trap
         "espanol",  # ñ is GSM-7: "español"
     ],
 }
