@@ -182,14 +182,19 @@ def unreachable(storage: Storage, folder) -> object:
     return lambda: away.rename(folder)
 
 
-def test_an_outage_goes_on_from_the_last_count_the_database_gave_not_from_zero(tmp_path, caplog):
-    """15 replies counted in the database, then it goes away: the hour's budget (20) has 5 left,
-    then the one notice, then silence; from zero it would have given 20 more and a notice."""
+def store_in_a_folder(tmp_path):
+    """A migrated SQLite database in a folder of its own, which unreachable() can take away."""
     folder = tmp_path / "db"
     folder.mkdir()
     url = f"sqlite:///{folder / 'ivr.sqlite3'}"
     upgrade(url)
-    store = Storage(url)
+    return Storage(url), folder
+
+
+def test_an_outage_goes_on_from_the_last_count_the_database_gave_not_from_zero(tmp_path, caplog):
+    """15 replies counted in the database, then it goes away: the hour's budget (20) has 5 left,
+    then the one notice, then silence; from zero it would have given 20 more and a notice."""
+    store, folder = store_in_a_folder(tmp_path)
     budget = ReplyBudget(store, Budget(hour=20, day=60, loop_repeats=3, line_per_minute=60))
     assert verdicts(budget, 15) == ["reply"] * 15
     assert budget.count("hour", "s1", window(NOW, 3600)) == 15
@@ -207,11 +212,7 @@ def test_an_outage_goes_on_from_the_last_count_the_database_gave_not_from_zero(t
 def test_an_outage_goes_on_from_the_counts_left_after_the_rules_took_theirs_off(tmp_path):
     """The counts seeded are those the transaction left: a text the line's minute refused (rolled
     back) and one over the hour (taken off the day) leave the counts as the database has them."""
-    folder = tmp_path / "db"
-    folder.mkdir()
-    url = f"sqlite:///{folder / 'ivr.sqlite3'}"
-    upgrade(url)
-    store = Storage(url)
+    store, folder = store_in_a_folder(tmp_path)
     budget = ReplyBudget(store, Budget(hour=2, day=10, loop_repeats=0, line_per_minute=4))
     assert verdicts(budget, 4) == ["reply", "reply", "notice", "silent"]  # the notice is a text: the line's 3rd
     assert verdicts(budget, 2, sender="s2") == ["reply", "silent"]  # the line's 4th, then its minute is spent
