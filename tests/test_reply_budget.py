@@ -217,30 +217,13 @@ def test_an_outage_goes_on_from_the_counts_left_after_the_rules_took_theirs_off(
     assert verdicts(budget, 4) == ["reply", "reply", "notice", "silent"]  # the notice is a text: the line's 3rd
     assert verdicts(budget, 2, sender="s2") == ["reply", "silent"]  # the line's 4th, then its minute is spent
     hour, day, line = window(NOW, 3600), window(NOW, 86400), window(NOW, 60)
-    in_database = {
-        (scope, subject): budget.count(scope, subject, start)
-        for scope, subject, start in [
-            ("hour", "s1", hour),
-            ("day", "s1", day),
-            ("hour", "s2", hour),
-            ("day", "s2", day),
-            ("line", "", line),
-        ]
-    }
+    keys = [("hour", "s1", hour), ("day", "s1", day), ("hour", "s2", hour), ("day", "s2", day), ("line", "", line)]
+    in_database = {(scope, subject): budget.count(scope, subject, start) for scope, subject, start in keys}
     assert in_database == {("hour", "s1"): 4, ("day", "s1"): 2, ("hour", "s2"): 1, ("day", "s2"): 1, ("line", ""): 4}
     back = unreachable(store, folder)
     try:
         memory = budget.memory._counts
-        assert {
-            (scope, subject): memory[(scope, subject, start)]
-            for scope, subject, start in [
-                ("hour", "s1", hour),
-                ("day", "s1", day),
-                ("hour", "s2", hour),
-                ("day", "s2", day),
-                ("line", "", line),
-            ]
-        } == in_database
+        assert {(scope, subject): memory[(scope, subject, start)] for scope, subject, start in keys} == in_database
         assert budget.check("s3", None, NOW).reason == "line"  # still spent, in memory too
     finally:
         back()
