@@ -6,11 +6,11 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import phonenumbers
+
+from ivr.remembered import MISSING, Remembered
 
 REMEMBERED_HASHES = 4096  # NumberHasher's memory: texts given, hashed (about 1 MB)
 # What Twilio sends in From when caller ID is withheld or unknown.
@@ -65,8 +65,7 @@ class NumberHasher:
         self._key = key
         self._old_key = old_key  # IVR_HASH_KEY_OLD, during a key rotation (README "Backups and the hash key")
         self.region = region
-        self._memo: OrderedDict[str, NumberHash] = OrderedDict()  # keyed hash of the text given -> its NumberHash
-        self._lock = threading.Lock()
+        self._memo = Remembered(REMEMBERED_HASHES)  # keyed hash of the text given -> its NumberHash
 
     @property
     def rotating(self) -> bool:
@@ -89,17 +88,11 @@ class NumberHasher:
         if not number:
             return None
         given = self.keyed("given:" + number)
-        with self._lock:
-            found = self._memo.get(given)
-            if found is not None:
-                self._memo.move_to_end(given)
-                return found
-        canonical = normalise(number, self.region)
-        found = NumberHash(self.keyed(canonical or number.strip()), canonical is not None)
-        with self._lock:
-            self._memo[given] = found
-            while len(self._memo) > REMEMBERED_HASHES:
-                self._memo.popitem(last=False)
+        found = self._memo.get(given)
+        if found is MISSING:
+            canonical = normalise(number, self.region)
+            found = NumberHash(self.keyed(canonical or number.strip()), canonical is not None)
+            self._memo.put(given, found)
         return found
 
     def keyed(self, canonical: str) -> str:

@@ -13,6 +13,7 @@ import pytest
 from phonenumbers import PhoneNumberType
 
 from ivr.config import ConfigError, load_settings
+from ivr.remembered import Remembered
 from ivr.store.migrate import upgrade
 from ivr.tools.simulator import Call, HttpTransport
 from tests.apps import AUTH_TOKEN, OUR_NUMBER, make_env, path_to
@@ -116,8 +117,7 @@ def test_the_refusal_is_worked_out_once_per_caller_and_remembered_without_the_nu
     asked = []
     real = text_me._refusal
     monkeypatch.setattr(text_me, "_refusal", lambda the_line, caller: asked.append(caller) or real(the_line, caller))
-    monkeypatch.setattr(text_me, "REMEMBERED_REFUSALS", 3)
-    monkeypatch.setattr(text_me, "_REFUSALS", __import__("collections").OrderedDict())  # what earlier tests left
+    monkeypatch.setattr(text_me, "_REFUSALS", Remembered(3))  # a memory of 3, not what earlier tests left
     callers = ["+16175550177", UK_MOBILE, "+16175550177", TOLL_FREE, "+16175550177"]
     outcomes = [text_me.refused_before_sending(line, caller) for caller in callers]
     assert outcomes == [None, text_me.TextOutcome.ABROAD, None, text_me.TextOutcome.NOT_MOBILE, None]

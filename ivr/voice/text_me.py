@@ -26,9 +26,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -37,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.outcomes import TextOutcome
 from ivr.privacy import normalise, unusable
+from ivr.remembered import MISSING, Remembered
 from ivr.store.storage import DATABASE_WAIT_SECONDS
 from ivr.voice import text_gate
 
@@ -136,9 +135,8 @@ def _text(
     return _send(line, number_hash, to, from_, channel, lang, number_line, status_callback, answer_by, ref)
 
 
-_REFUSALS: OrderedDict[tuple, TextOutcome | None] = OrderedDict()  # refused_before_sending, by keyed hash of From
-_REFUSALS_LOCK = threading.Lock()
 REMEMBERED_REFUSALS = 4096
+_REFUSALS = Remembered(REMEMBERED_REFUSALS)  # refused_before_sending, by keyed hash of From
 
 
 def refused_before_sending(line, caller: str | None) -> TextOutcome | None:
@@ -150,15 +148,10 @@ def refused_before_sending(line, caller: str | None) -> TextOutcome | None:
     every webhook of a call. The memory is keyed by a keyed hash of From, so it holds no number.
     """
     key = (line.hash_number.keyed(f"from:{caller or ''}"), line.settings.default_region, text_gate.regions(line))
-    with _REFUSALS_LOCK:
-        if key in _REFUSALS:
-            _REFUSALS.move_to_end(key)
-            return _REFUSALS[key]
-    outcome = _refusal(line, caller)
-    with _REFUSALS_LOCK:
-        _REFUSALS[key] = outcome
-        while len(_REFUSALS) > REMEMBERED_REFUSALS:
-            _REFUSALS.popitem(last=False)
+    outcome = _REFUSALS.get(key)
+    if outcome is MISSING:
+        outcome = _refusal(line, caller)
+        _REFUSALS.put(key, outcome)
     return outcome
 
 
