@@ -65,11 +65,7 @@ def _text_state(line: Line, turn: Turn) -> str | None:
     (withheld, not in use, abroad, not a mobile: known from From, which every request carries), else None."""
     if turn.text == TEXT_TOLD:
         return TEXT_TOLD
-    known = turn.__dict__.get("_text_state", _UNKNOWN)  # once a turn: a choice asks it for the menu it stays at and the reply
-    if known is _UNKNOWN:
-        known = TEXT_OFF if text_me.refused_before_sending(line, turn.caller) else None
-        object.__setattr__(turn, "_text_state", known)  # Turn is frozen; this is a memo of what it determines, not a change
-    return known
+    return TEXT_OFF if text_me.refused_before_sending(line, turn.caller) else None
 
 
 def _context(line: Line, turn: Turn) -> dict:
@@ -138,7 +134,8 @@ def choose(lang: str, name: str):
     if turn.unsure(line.settings.speech_confidence) and script.content.kind(target) in CONSEQUENTIAL:
         weblog.note(outcome="unsure")  # a television taken for "operator": ask again, never dial or text on it
         return twiml(script.menu(name, before=("not_sure",), **context))
-    reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within, sends=_sends(), menu=name)
+    answer_by = weblog.started() + line.settings.answer_within
+    reply = respond(line, script, target, turn, answer_by=answer_by, sends=_sends(), menu=name, text=context["text"])
     weblog.note(outcome=reply.outcome)
     return twiml(reply.xml)
 
@@ -155,13 +152,16 @@ def respond(
     answer_by: float | None = None,
     sends: Sends | None = None,
     menu: str | None = None,
+    text: str | object | None = _UNKNOWN,
 ) -> Reply:
     """What the caller hears after choosing ``target`` (a choice of the menu they were at).
 
     ``sends``: "text me" sends in the background (a slow one is answered "one moment"); without it, waited for.
-    ``menu``: the menu the choice was made at, when its words may have said that ``target`` is closed."""
+    ``menu``: the menu the choice was made at, when its words may have said that ``target`` is closed.
+    ``text``: the turn's text state, when the route has it already (its context); else asked here."""
     kind = script.content.kind(target)
-    text = _text_state(line, turn)
+    if text is _UNKNOWN:
+        text = _text_state(line, turn)
     if kind is Kind.MENU:
         return Reply(script.menu(target, text=text), kind)
     if kind is Kind.ANSWER:
@@ -222,7 +222,8 @@ def crisis(lang: str, name: str):
             weblog.note(menu=name, input=turn.input, outcome="unsure")
             return twiml(script.crisis(name, **context))
         weblog.note(menu=name, input=turn.input, choice=target)
-        reply = respond(line, script, target, turn, answer_by=weblog.started() + line.settings.answer_within, sends=_sends())
+        answer_by = weblog.started() + line.settings.answer_within
+        reply = respond(line, script, target, turn, answer_by=answer_by, sends=_sends(), text=context["text"])
         weblog.note(outcome=reply.outcome)
         return twiml(reply.xml)
     weblog.note(menu=name, input=turn.input, outcome="crisis_declined")
