@@ -103,8 +103,8 @@ class NumberHasher:
 class NumberHash(str):
     """A keyed hash (a str like any other), which knows whether it is a phone number's or raw text's.
 
-    Usage events hold a hash only for a phone number (usage.py): with this, a route that hashed the
-    sender already hands the hash on, instead of the number being normalised and hashed again.
+    Usage events hold a hash only for a phone number (usage.py), which this tells without normalising
+    the number again.
     """
 
     def __new__(cls, value: str, is_number: bool):

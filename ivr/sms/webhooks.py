@@ -33,7 +33,6 @@ from ivr.content.prompts import TWILIO_KEYWORDS
 from ivr.line import current_line
 from ivr.sms import keywords
 from ivr.sms.replies import EMPTY, SmsReplies
-from ivr.store import usage
 from ivr.store.reply_budget import OK, Decision, Verdict
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,6 @@ def inbound():
     body = _body(form)
     crisis = replies.content.crisis_words.language_of(body)
     sender = the_line.person(number)  # one hash per person, on any channel
-    usage.person_is(sender)  # the usage event takes this hash: the number is not normalised and hashed again
     if crisis:  # before anything else, opted out or not: the one reply is the offer of help
         budget = _budget(the_line, sender, body, compliance=True)  # the line's minute only
         outcome = "crisis" if budget.verdict is Verdict.REPLY else f"crisis_{budget.reason}"

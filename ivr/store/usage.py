@@ -34,13 +34,11 @@ from flask import g, request
 from ivr import metrics, thread_names
 from ivr.channels import Channel, split_address
 from ivr.line import current_line
-from ivr.privacy import NumberHash
 
 log = logging.getLogger(__name__)
 
 CHANNELS = {"voice": Channel.VOICE, "sms": Channel.SMS}  # blueprint -> channel (sms: or whatsapp); others are not usage
 TOKEN = re.compile(r"[a-z0-9_\-]+")
-PERSON = "usage_person"  # g: the keyed hash of the caller or texter, when the route made it (person_is)
 LIMITS = {"event": 20, "language": 5, "topic": 40, "outcome": 30, "keyword": 20, "input": 10}
 _recorders: weakref.WeakSet[UsageRecorder] = weakref.WeakSet()
 
@@ -65,21 +63,13 @@ def after_request(response):
             req.endpoint,
             req.view_args,
             notes,
-            g.get(PERSON) or form.get("From"),
+            form.get("From"),
             form.get("CallSid") or None,
             req.args,
             the_line.for_number(form.get("To")).key,
         )
     )
     return response
-
-
-def person_is(number_hash: str | None) -> None:
-    """The route has the sender's keyed hash already (Line.person): the event takes it, instead of the
-    writer normalising and hashing the number a second time (phonenumbers: about 80 µs). Only a phone
-    number's hash: raw text (a short code) leaves the event without one, as the writer would."""
-    if isinstance(number_hash, NumberHash) and number_hash.is_number:
-        g.setdefault(PERSON, number_hash)
 
 
 def _token(value, limit: int) -> str | None:
@@ -206,10 +196,9 @@ class UsageRecorder:
         row.update(at=at, channel=channel, line=line, number_hash=None, call_ref=None)
         if channel == "voice" and row["language"] is None and row["event"] != "call":
             row["language"] = self.default_language
-        if row["event"] in ("call", "text_in") and isinstance(caller, NumberHash):
-            row["number_hash"] = str(caller)
-        elif row["event"] in ("call", "text_in"):
-            hashed = self.hash_number(split_address(caller)[1])  # one hash per person, on any channel (remembered)
+        if row["event"] in ("call", "text_in"):
+            # one hash per person, on any channel (a texter's route hashed it already: NumberHasher remembers it)
+            hashed = self.hash_number(split_address(caller)[1])
             row["number_hash"] = str(hashed) if hashed is not None and hashed.is_number else None
         if call_sid and row["event"] != "crisis":  # a crisis is never tied to a call, so never to a number
             row["call_ref"] = self.hash_number.keyed(f"call:{call_sid}".strip())[:32]
