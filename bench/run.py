@@ -129,9 +129,11 @@ def procfile_web() -> str:
     raise SystemExit("Procfile has no web: line")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User and system CPU seconds of a process (all its threads), or of one of its threads."""
+    stat = f"/proc/{pid}/task/{thread}/stat" if thread is not None else f"/proc/{pid}/stat"
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        fields = Path(stat).read_text().rpartition(")")[2].split()
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -199,25 +201,19 @@ class Server:
         found: dict[str, float] = {}
         for pid in [self.process.pid, *self.workers()]:
             try:
-                tasks = list(Path(f"/proc/{pid}/task").iterdir())
-            except OSError:
+                names = {int(task.name): (task / "comm").read_text().strip() for task in Path(f"/proc/{pid}/task").iterdir()}
+            except OSError:  # the process, or one of its threads, ended meanwhile
                 continue
-            process = Path(f"/proc/{pid}/comm").read_text().strip() if Path(f"/proc/{pid}/comm").exists() else ""
-            for task in tasks:
-                try:
-                    name = (task / "comm").read_text().strip()
-                    fields = (task / "stat").read_text().rpartition(")")[2].split()
-                except OSError:
-                    continue
+            for thread, name in names.items():
                 if pid == self.process.pid:
                     kind = "master"
-                elif int(task.name) == pid:
+                elif thread == pid:
                     kind = "main"
-                elif name == process:
+                elif name == names.get(pid):  # the process's own name: a thread that has none of its own
                     kind = "requests"
                 else:
                     kind = re.sub(r"_\d+$", "", name)  # a pool's threads together
-                found[kind] = found.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                found[kind] = found.get(kind, 0.0) + cpu_seconds(pid, thread)
         return found
 
     def wait_idle(self, quiet: float = 0.5, limit: float = 60.0) -> None:
